@@ -1,0 +1,261 @@
+package v1alpha1
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+// MiniStatefulSet runs pods with stable ordinal names, ordered creation and deletion,
+// stable network identity through a headless Service and one claim per pod. Its spec
+// and status carry the field names and meaning of apps/v1 StatefulSet.
+//
+// +genclient
+// +genclient:method=GetScale,verb=get,subresource=scale,result=k8s.io/api/autoscaling/v1.Scale
+// +genclient:method=UpdateScale,verb=update,subresource=scale,input=k8s.io/api/autoscaling/v1.Scale,result=k8s.io/api/autoscaling/v1.Scale
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+// +kubebuilder:object:root=true
+// +kubebuilder:resource:shortName=msts,categories=all
+// +kubebuilder:subresource:status
+// +kubebuilder:subresource:scale:specpath=.spec.replicas,statuspath=.status.replicas,selectorpath=.status.selector
+// +kubebuilder:printcolumn:name="Desired",type=integer,JSONPath=`.spec.replicas`,description="Replicas asked for"
+// +kubebuilder:printcolumn:name="Current",type=integer,JSONPath=`.status.replicas`,description="Pods that exist"
+// +kubebuilder:printcolumn:name="Ready",type=integer,JSONPath=`.status.readyReplicas`,description="Pods Running and Ready"
+// +kubebuilder:printcolumn:name="Updated",type=integer,JSONPath=`.status.updatedReplicas`,description="Pods at the update revision"
+// +kubebuilder:printcolumn:name="Waiting",type=string,JSONPath=`.status.conditions[?(@.type=="Waiting")].message`,priority=1,description="What the controller waits for"
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type MiniStatefulSet struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// Spec is the desired state: apps/v1 StatefulSetSpec.
+	// +optional
+	Spec MiniStatefulSetSpec `json:"spec,omitempty"`
+
+	// Status is the observed state, written by the controller only.
+	// +optional
+	Status MiniStatefulSetStatus `json:"status,omitempty"`
+}
+
+// PodManagementPolicyType says whether pods are created and deleted in order.
+// +kubebuilder:validation:Enum=OrderedReady;Parallel
+type PodManagementPolicyType string
+
+const (
+	// OrderedReadyPodManagement creates pods one at a time in increasing ordinal order,
+	// each only once all lower ones are Running and Ready, and deletes them in reverse.
+	OrderedReadyPodManagement PodManagementPolicyType = "OrderedReady"
+	// ParallelPodManagement creates and deletes pods without waiting for each other.
+	ParallelPodManagement PodManagementPolicyType = "Parallel"
+)
+
+// StatefulSetUpdateStrategyType says how pods are replaced when the template changes.
+// +kubebuilder:validation:Enum=RollingUpdate;OnDelete
+type StatefulSetUpdateStrategyType string
+
+const (
+	// RollingUpdateStatefulSetStrategyType replaces pods from the highest ordinal down.
+	RollingUpdateStatefulSetStrategyType StatefulSetUpdateStrategyType = "RollingUpdate"
+	// OnDeleteStatefulSetStrategyType replaces a pod only when the user deletes it.
+	OnDeleteStatefulSetStrategyType StatefulSetUpdateStrategyType = "OnDelete"
+)
+
+// PersistentVolumeClaimRetentionPolicyType says what happens to claims.
+// +kubebuilder:validation:Enum=Retain;Delete
+type PersistentVolumeClaimRetentionPolicyType string
+
+const (
+	// RetainPersistentVolumeClaimRetentionPolicyType keeps the claims.
+	RetainPersistentVolumeClaimRetentionPolicyType PersistentVolumeClaimRetentionPolicyType = "Retain"
+	// DeletePersistentVolumeClaimRetentionPolicyType lets the garbage collector delete them.
+	DeletePersistentVolumeClaimRetentionPolicyType PersistentVolumeClaimRetentionPolicyType = "Delete"
+)
+
+// MiniStatefulSetSpec is apps/v1 StatefulSetSpec.
+type MiniStatefulSetSpec struct {
+	// Replicas is the desired number of pods. Defaults to 1.
+	// +optional
+	// +kubebuilder:default=1
+	// +kubebuilder:validation:Minimum=0
+	Replicas *int32 `json:"replicas,omitempty"`
+
+	// Selector must match the labels of the pod template.
+	Selector *metav1.LabelSelector `json:"selector"`
+
+	// Template is the pod every ordinal is made from.
+	Template corev1.PodTemplateSpec `json:"template"`
+
+	// VolumeClaimTemplates are the claims each pod gets, named
+	// <template>-<set>-<ordinal>, and mounted through the pod volume of the same name.
+	// +optional
+	// +listType=atomic
+	VolumeClaimTemplates []corev1.PersistentVolumeClaim `json:"volumeClaimTemplates,omitempty"`
+
+	// ServiceName is the headless Service that gives each pod its DNS name
+	// <pod>.<serviceName>.<namespace>.svc.
+	// +optional
+	ServiceName string `json:"serviceName,omitempty"`
+
+	// PodManagementPolicy is OrderedReady (default) or Parallel.
+	// +optional
+	// +kubebuilder:default=OrderedReady
+	PodManagementPolicy PodManagementPolicyType `json:"podManagementPolicy,omitempty"`
+
+	// UpdateStrategy says how pods are replaced when the template changes.
+	// +optional
+	// +kubebuilder:default={type: RollingUpdate}
+	UpdateStrategy StatefulSetUpdateStrategy `json:"updateStrategy,omitempty"`
+
+	// RevisionHistoryLimit is how many old ControllerRevisions are kept. Defaults to 10.
+	// +optional
+	// +kubebuilder:default=10
+	RevisionHistoryLimit *int32 `json:"revisionHistoryLimit,omitempty"`
+
+	// MinReadySeconds is how long a pod must be Ready before it counts as available.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	MinReadySeconds int32 `json:"minReadySeconds,omitempty"`
+
+	// PersistentVolumeClaimRetentionPolicy says whether claims are deleted with the set
+	// or when their pod is scaled away. Defaults to Retain for both.
+	// +optional
+	// +kubebuilder:default={whenDeleted: Retain, whenScaled: Retain}
+	PersistentVolumeClaimRetentionPolicy *StatefulSetPersistentVolumeClaimRetentionPolicy `json:"persistentVolumeClaimRetentionPolicy,omitempty"`
+
+	// Ordinals sets the first ordinal. Defaults to 0.
+	// +optional
+	Ordinals *StatefulSetOrdinals `json:"ordinals,omitempty"`
+}
+
+// StatefulSetUpdateStrategy is apps/v1 StatefulSetUpdateStrategy.
+type StatefulSetUpdateStrategy struct {
+	// Type is RollingUpdate (default) or OnDelete.
+	// +optional
+	// +kubebuilder:default=RollingUpdate
+	Type StatefulSetUpdateStrategyType `json:"type,omitempty"`
+
+	// RollingUpdate tunes the RollingUpdate strategy.
+	// +optional
+	RollingUpdate *RollingUpdateStatefulSetStrategy `json:"rollingUpdate,omitempty"`
+}
+
+// RollingUpdateStatefulSetStrategy is apps/v1 RollingUpdateStatefulSetStrategy.
+type RollingUpdateStatefulSetStrategy struct {
+	// Partition keeps ordinals below it at the current revision.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	Partition *int32 `json:"partition,omitempty"`
+
+	// MaxUnavailable is how many pods may be unavailable during the update
+	// (a number or a percentage of replicas, rounded down, at least 1).
+	// +optional
+	MaxUnavailable *intstr.IntOrString `json:"maxUnavailable,omitempty"`
+}
+
+// StatefulSetPersistentVolumeClaimRetentionPolicy is the apps/v1 type of the same name.
+type StatefulSetPersistentVolumeClaimRetentionPolicy struct {
+	// WhenDeleted applies when the set is deleted.
+	// +optional
+	// +kubebuilder:default=Retain
+	WhenDeleted PersistentVolumeClaimRetentionPolicyType `json:"whenDeleted,omitempty"`
+
+	// WhenScaled applies when a pod is removed by a scale-down.
+	// +optional
+	// +kubebuilder:default=Retain
+	WhenScaled PersistentVolumeClaimRetentionPolicyType `json:"whenScaled,omitempty"`
+}
+
+// StatefulSetOrdinals is apps/v1 StatefulSetOrdinals.
+type StatefulSetOrdinals struct {
+	// Start is the first ordinal.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	Start int32 `json:"start"`
+}
+
+// MiniStatefulSetStatus is apps/v1 StatefulSetStatus plus the selector the scale
+// subresource reports.
+type MiniStatefulSetStatus struct {
+	// ObservedGeneration is the generation the status was computed for.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// Replicas is the number of pods that exist.
+	Replicas int32 `json:"replicas"`
+
+	// ReadyReplicas is the number of pods Running and Ready.
+	// +optional
+	ReadyReplicas int32 `json:"readyReplicas,omitempty"`
+
+	// CurrentReplicas is the number of pods at currentRevision.
+	// +optional
+	CurrentReplicas int32 `json:"currentReplicas,omitempty"`
+
+	// UpdatedReplicas is the number of pods at updateRevision.
+	// +optional
+	UpdatedReplicas int32 `json:"updatedReplicas,omitempty"`
+
+	// AvailableReplicas is the number of pods Ready for at least minReadySeconds.
+	// +optional
+	AvailableReplicas int32 `json:"availableReplicas"`
+
+	// CurrentRevision is the revision of the pods below the update.
+	// +optional
+	CurrentRevision string `json:"currentRevision,omitempty"`
+
+	// UpdateRevision is the revision of the current template.
+	// +optional
+	UpdateRevision string `json:"updateRevision,omitempty"`
+
+	// CollisionCount is bumped when a revision name collides with different data.
+	// +optional
+	CollisionCount *int32 `json:"collisionCount,omitempty"`
+
+	// Conditions say what the controller is waiting for and whether the spec is usable.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []MiniStatefulSetCondition `json:"conditions,omitempty"`
+
+	// Selector is the label selector in string form, for the scale subresource.
+	// +optional
+	Selector string `json:"selector,omitempty"`
+}
+
+// MiniStatefulSetConditionType names a condition.
+type MiniStatefulSetConditionType string
+
+const (
+	// ConditionWaiting is True while the controller waits for something before its
+	// next step, and says what in its message.
+	ConditionWaiting MiniStatefulSetConditionType = "Waiting"
+	// ConditionInvalidSpec is True when the spec cannot be acted on.
+	ConditionInvalidSpec MiniStatefulSetConditionType = "InvalidSpec"
+)
+
+// MiniStatefulSetCondition is apps/v1 StatefulSetCondition.
+type MiniStatefulSetCondition struct {
+	// Type of the condition.
+	Type MiniStatefulSetConditionType `json:"type"`
+	// Status is True, False or Unknown.
+	Status corev1.ConditionStatus `json:"status"`
+	// LastTransitionTime is when Status last changed.
+	// +optional
+	LastTransitionTime metav1.Time `json:"lastTransitionTime,omitempty"`
+	// Reason is a CamelCase word for the condition.
+	// +optional
+	Reason string `json:"reason,omitempty"`
+	// Message says the same in words.
+	// +optional
+	Message string `json:"message,omitempty"`
+}
+
+// MiniStatefulSetList is a list of MiniStatefulSets.
+//
+// +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
+// +kubebuilder:object:root=true
+type MiniStatefulSetList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []MiniStatefulSet `json:"items"`
+}

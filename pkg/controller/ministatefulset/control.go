@@ -1,0 +1,222 @@
+package ministatefulset
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/client-go/tools/record"
+	"k8s.io/klog/v2"
+	"k8s.io/utils/clock"
+
+	appsv1alpha1 "github.com/ministatefulset/ministatefulset/pkg/apis/apps/v1alpha1"
+)
+
+// errInvalidSpec marks a pass that stopped on a spec it cannot act on; the worker
+// requeues it with backoff, so a bad spec never becomes a hot loop.
+var errInvalidSpec = errors.New("invalid spec")
+
+// setControl runs one pass for one set: revisions, the decided writes, status,
+// history. It reaches the API only through its seams.
+type setControl struct {
+	pods      podControl
+	revisions revisionControl
+	status    statusUpdater
+	recorder  record.EventRecorder
+	clock     clock.PassiveClock
+}
+
+// syncSet runs a pass over a set whose pods were already adopted: pods are the set's
+// own members, claims the existing claims of its ordinals by name, revisions those it
+// owns. It returns when the set wants another pass even if nothing changes.
+func (ctl *setControl) syncSet(ctx context.Context, set *appsv1alpha1.MiniStatefulSet, pods []*corev1.Pod,
+	claims map[string]*corev1.PersistentVolumeClaim, revisions []*appsv1.ControllerRevision) (time.Duration, error) {
+	logger := klog.FromContext(ctx)
+	now := ctl.clock.Now()
+
+	selector, invalid := validateSpec(set)
+	if invalid != "" {
+		return 0, ctl.rejectSpec(ctx, set, selector, pods, invalid, now)
+	}
+	if set.DeletionTimestamp != nil {
+		// The garbage collector removes the pods; only report what is left.
+		st := computeStatus(set, selector, pods, set.Status.CurrentRevision, set.Status.UpdateRevision, now)
+		return 0, ctl.writeStatus(ctx, set, &st)
+	}
+
+	rp, err := planRevisions(set, revisions)
+	if err != nil {
+		return 0, err
+	}
+	if err := ctl.applyRevisions(ctx, set, &rp); err != nil {
+		return 0, err
+	}
+	snap := &snapshot{set: set, pods: pods, claims: claims, current: rp.current, update: rp.update, now: now}
+	if snap.updateTemplate, err = templateOf(rp.update); err != nil {
+		return 0, err
+	}
+	if snap.currentTemplate, err = templateOf(rp.current); err != nil {
+		return 0, err
+	}
+
+	p := decide(snap)
+	for _, a := range p.actions {
+		logger.V(2).Info("Decided", "action", a.kind.String(), "pod", klog.KObj(a.pod), "why", a.why)
+	}
+	execErr := execute(ctx, p, func(ctx context.Context, a action) error { return ctl.do(ctx, set, a) })
+
+	st := computeStatus(set, selector, pods, rp.current.Name, rp.update.Name, now)
+	removeCondition(&st, appsv1alpha1.ConditionInvalidSpec)
+	waitingCondition(&st, set, p, pods, now)
+	if execErr != nil {
+		setCondition(&st, appsv1alpha1.ConditionWaiting, corev1.ConditionTrue, WaitProgressing,
+			fmt.Sprintf("retrying after an API error: %v", execErr), now)
+	}
+	statusErr := ctl.writeStatus(ctx, set, &st)
+
+	if execErr == nil && statusErr == nil {
+		ctl.pruneHistory(ctx, set, revisions, pods, st.CurrentRevision, st.UpdateRevision)
+	}
+	return p.requeueAfter, errors.Join(execErr, statusErr)
+}
+
+// do carries out one action through the seams.
+func (ctl *setControl) do(ctx context.Context, set *appsv1alpha1.MiniStatefulSet, a action) error {
+	switch a.kind {
+	case createPod:
+		return ctl.pods.CreatePod(ctx, set, a.pod, a.claims)
+	case deletePod:
+		return ctl.pods.DeletePod(ctx, set, a.pod)
+	case updatePod:
+		return ctl.pods.UpdatePod(ctx, set, a.pod)
+	case createClaims:
+		return ctl.pods.CreateClaims(ctx, set, a.pod, a.claims)
+	}
+	return fmt.Errorf("unknown action %d", a.kind)
+}
+
+// rejectSpec reports a spec the controller cannot act on: a Warning event the first
+// time, the InvalidSpec condition, and an error so the key is retried with backoff.
+// Nothing is created or deleted.
+func (ctl *setControl) rejectSpec(ctx context.Context, set *appsv1alpha1.MiniStatefulSet, selector interface{ String() string }, pods []*corev1.Pod, message string, now time.Time) error {
+	if c := findCondition(&set.Status, appsv1alpha1.ConditionInvalidSpec); c == nil || c.Message != message || c.Status != corev1.ConditionTrue {
+		ctl.recorder.Event(set, corev1.EventTypeWarning, ReasonInvalidSpec, message)
+	}
+	st := set.Status.DeepCopy()
+	st.ObservedGeneration = set.Generation
+	setCondition(st, appsv1alpha1.ConditionInvalidSpec, corev1.ConditionTrue, ReasonInvalidSpec, message, now)
+	setCondition(st, appsv1alpha1.ConditionWaiting, corev1.ConditionTrue, WaitInvalidSpec, "waiting for a valid spec: "+message, now)
+	if err := ctl.writeStatus(ctx, set, st); err != nil {
+		return err
+	}
+	return fmt.Errorf("%w: %s", errInvalidSpec, message)
+}
+
+// applyRevisions creates or re-numbers the update revision. A name taken by a
+// different template is a hash collision: collisionCount goes up and the pass retries.
+func (ctl *setControl) applyRevisions(ctx context.Context, set *appsv1alpha1.MiniStatefulSet, rp *revisionPlan) error {
+	if rp.bump != nil {
+		updated, err := ctl.revisions.UpdateRevision(ctx, rp.bump)
+		if err != nil {
+			return fmt.Errorf("re-numbering revision %s: %w", rp.bump.Name, err)
+		}
+		if rp.current.Name == updated.Name {
+			rp.current = updated
+		}
+		rp.update = updated
+	}
+	if rp.create == nil {
+		return nil
+	}
+	created, err := ctl.revisions.CreateRevision(ctx, rp.create)
+	if apierrors.IsAlreadyExists(err) {
+		existing, getErr := ctl.revisions.GetRevision(ctx, rp.create.Namespace, rp.create.Name)
+		if getErr != nil {
+			return getErr
+		}
+		if owner := controllerOf(existing); owner != nil && owner.UID == set.UID && sameTemplate(existing, rp.create) {
+			created, err = existing, nil
+		} else {
+			st := set.Status.DeepCopy()
+			count := int32(1)
+			if st.CollisionCount != nil {
+				count = *st.CollisionCount + 1
+			}
+			st.CollisionCount = &count
+			if err := ctl.writeStatus(ctx, set, st); err != nil {
+				return err
+			}
+			return fmt.Errorf("revision name %s is taken by another template: collisionCount is now %d", rp.create.Name, count)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("creating revision %s: %w", rp.create.Name, err)
+	}
+	if rp.current.Name == created.Name {
+		rp.current = created
+	}
+	rp.update = created
+	return nil
+}
+
+// writeStatus writes the status when it differs from what the set has.
+func (ctl *setControl) writeStatus(ctx context.Context, set *appsv1alpha1.MiniStatefulSet, st *appsv1alpha1.MiniStatefulSetStatus) error {
+	if apiequality.Semantic.DeepEqual(&set.Status, st) {
+		return nil
+	}
+	return ctl.status.UpdateStatus(ctx, set, st)
+}
+
+// pruneHistory deletes the oldest revisions past revisionHistoryLimit. A failure
+// is logged, not retried: the next pass tries again.
+func (ctl *setControl) pruneHistory(ctx context.Context, set *appsv1alpha1.MiniStatefulSet, revisions []*appsv1.ControllerRevision, pods []*corev1.Pod, keep ...string) {
+	for _, r := range prunableRevisions(set, revisions, pods, keep...) {
+		if err := ctl.revisions.DeleteRevision(ctx, r); err != nil && !apierrors.IsNotFound(err) {
+			klog.FromContext(ctx).Error(err, "Pruning revision", "revision", klog.KObj(r))
+		}
+	}
+}
+
+// execute carries out a plan: in order, stopping at the first error; for Parallel in
+// batches of 1, 2, 4, ... so that a failing API stops a burst early.
+func execute(ctx context.Context, p plan, do func(context.Context, action) error) error {
+	if !p.parallel {
+		for _, a := range p.actions {
+			if err := do(ctx, a); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return slowStart(ctx, p.actions, do)
+}
+
+func slowStart(ctx context.Context, actions []action, do func(context.Context, action) error) error {
+	for batch := 1; len(actions) > 0; batch *= 2 {
+		size := min(batch, len(actions))
+		errs := make([]error, size)
+		var wg sync.WaitGroup
+		for i := range size {
+			wg.Go(func() { errs[i] = do(ctx, actions[i]) })
+		}
+		wg.Wait()
+		var failed []string
+		for _, err := range errs {
+			if err != nil {
+				failed = append(failed, err.Error())
+			}
+		}
+		if len(failed) > 0 {
+			return fmt.Errorf("%d of %d writes failed: %s", len(failed), size, strings.Join(failed, "; "))
+		}
+		actions = actions[size:]
+	}
+	return nil
+}

@@ -1,0 +1,255 @@
+package ministatefulset
+
+import (
+	"fmt"
+	"sort"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+
+	appsv1alpha1 "github.com/ministatefulset/ministatefulset/pkg/apis/apps/v1alpha1"
+)
+
+// snapshot is everything one pass decides from. Nothing in it is mutated.
+type snapshot struct {
+	set *appsv1alpha1.MiniStatefulSet
+	// pods are the set's own pods: controlled by it and named <set>-<ordinal>.
+	pods []*corev1.Pod
+	// claims are the existing claims of the set's ordinals, by name.
+	claims map[string]*corev1.PersistentVolumeClaim
+	// current and update are the revisions below and at the update; their templates
+	// are decoded once.
+	current, update                 *appsv1.ControllerRevision
+	currentTemplate, updateTemplate *corev1.PodTemplateSpec
+	now                             time.Time
+}
+
+type actionKind int
+
+const (
+	createPod actionKind = iota
+	deletePod
+	updatePod
+	createClaims
+)
+
+func (k actionKind) String() string {
+	return [...]string{"create", "delete", "update", "create claims of"}[k]
+}
+
+// action is one API write the pass asks for.
+type action struct {
+	kind actionKind
+	// pod is the pod to create, the live pod to delete, the fixed copy to update, or
+	// the pod whose claims are created.
+	pod *corev1.Pod
+	// claims are created before the pod (createPod) or on their own (createClaims).
+	claims []*corev1.PersistentVolumeClaim
+	// why says in words why, for logs.
+	why string
+}
+
+// waitState is what the pass is waiting for, shown as the Waiting condition.
+type waitState struct {
+	reason, message string
+}
+
+// plan is the outcome of decide: the writes to make, in order, and what comes next.
+type plan struct {
+	actions []action
+	// parallel writes go out in growing batches; otherwise one after another.
+	parallel bool
+	wait     *waitState
+	// requeueAfter asks for another pass when a pod becomes available.
+	requeueAfter time.Duration
+}
+
+func (p *plan) add(a action) { p.actions = append(p.actions, a) }
+
+func (p *plan) waitFor(reason, format string, args ...any) {
+	p.wait = &waitState{reason: reason, message: fmt.Sprintf(format, args...)}
+}
+
+func (p *plan) requeueIn(d time.Duration) {
+	if d > 0 && (p.requeueAfter == 0 || d < p.requeueAfter) {
+		p.requeueAfter = d
+	}
+}
+
+// decide is the ordering algorithm of a StatefulSet, without I/O. It walks the
+// ordinals the set owns upward, then the condemned pods (ordinals outside
+// [start, start+replicas)) from the highest down. Under OrderedReady it stops at the
+// first write or the first pod that is not yet healthy; under Parallel it asks for
+// every write at once and never waits.
+func decide(s *snapshot) plan {
+	set := s.set
+	p := plan{parallel: isParallel(set)}
+	monotonic := !p.parallel
+	start, n := startOrdinal(set), replicaCount(set)
+	minReady := set.Spec.MinReadySeconds
+
+	replicas := make([]*corev1.Pod, n)
+	var condemned []*corev1.Pod
+	var firstUnhealthy *corev1.Pod
+	for _, pod := range s.pods {
+		ord := ordinalOf(set, pod)
+		if ord >= start && ord < start+n {
+			replicas[ord-start] = pod
+		} else {
+			condemned = append(condemned, pod)
+		}
+		if !isHealthy(pod) && (firstUnhealthy == nil || ord < ordinalOf(set, firstUnhealthy)) {
+			firstUnhealthy = pod
+		}
+	}
+	sort.Slice(condemned, func(i, j int) bool { return ordinalOf(set, condemned[i]) > ordinalOf(set, condemned[j]) })
+
+	// next says, for a learner, what a halt at index i holds back.
+	next := func(i int) string {
+		for j := i + 1; j < n; j++ {
+			if replicas[j] == nil {
+				return " before creating " + podName(set, start+j)
+			}
+		}
+		if len(condemned) > 0 {
+			return " before deleting " + condemned[0].Name
+		}
+		return ""
+	}
+
+	for i, pod := range replicas {
+		ord := start + i
+		if pod == nil {
+			name := podName(set, ord)
+			missing, terminating := s.missingClaims(ord)
+			if terminating != "" {
+				p.waitFor(WaitClaim, "waiting for claim %s to finish terminating before creating %s", terminating, name)
+				if monotonic {
+					return p
+				}
+				continue
+			}
+			template, revision := s.templateFor(ord)
+			p.add(action{kind: createPod, pod: newPod(set, template, revision, ord), claims: missing, why: "missing"})
+			if monotonic {
+				p.waitFor(WaitReady, "waiting for %s to be Running and Ready%s", name, next(i))
+				return p
+			}
+			continue
+		}
+		if (isFailed(pod) || isSucceeded(pod)) && !isTerminating(pod) {
+			p.add(action{kind: deletePod, pod: pod, why: fmt.Sprintf("its phase is %s: it is recreated once gone", pod.Status.Phase)})
+			if monotonic {
+				p.waitFor(WaitTermination, "waiting for %s (%s) to be deleted so it can be recreated", pod.Name, pod.Status.Phase)
+				return p
+			}
+			continue
+		}
+		if isPending(pod) && !isTerminating(pod) {
+			if missing, terminating := s.missingClaims(ord); len(missing) > 0 && terminating == "" {
+				p.add(action{kind: createClaims, pod: pod, claims: missing, why: "pending pod lacks its claims"})
+			}
+		}
+		if isTerminating(pod) {
+			if monotonic {
+				p.waitFor(WaitTermination, "waiting for %s to terminate before recreating it", pod.Name)
+				return p
+			}
+			continue
+		}
+		if !isRunningAndReady(pod) {
+			if monotonic {
+				p.waitFor(WaitReady, "waiting for %s to be Running and Ready%s", pod.Name, next(i))
+				return p
+			}
+			continue
+		}
+		if left := availableIn(pod, minReady, s.now); left > 0 {
+			p.requeueIn(left)
+			if monotonic {
+				p.waitFor(WaitAvailable, "waiting for %s to be Ready for %ds (minReadySeconds)%s", pod.Name, minReady, next(i))
+				return p
+			}
+			continue
+		}
+		if !identityMatches(set, pod) {
+			fixed := pod.DeepCopy()
+			updateIdentity(set, fixed)
+			p.add(action{kind: updatePod, pod: fixed, why: "identity labels differ"})
+		}
+	}
+
+	for i, pod := range condemned {
+		after := ""
+		if i+1 < len(condemned) {
+			after = " before deleting " + condemned[i+1].Name
+		}
+		if isTerminating(pod) {
+			if monotonic {
+				p.waitFor(WaitTermination, "waiting for %s to terminate%s", pod.Name, after)
+				return p
+			}
+			continue
+		}
+		if monotonic && pod != firstUnhealthy {
+			if !isRunningAndReady(pod) {
+				p.waitFor(WaitReady, "waiting for %s to be Running and Ready before deleting %s", firstUnhealthy.Name, pod.Name)
+				return p
+			}
+			if left := availableIn(pod, minReady, s.now); left > 0 {
+				p.requeueIn(left)
+				p.waitFor(WaitAvailable, "waiting for %s to be Ready for %ds (minReadySeconds) before deleting it", pod.Name, minReady)
+				return p
+			}
+		}
+		p.add(action{kind: deletePod, pod: pod, why: "scale down"})
+		if monotonic {
+			p.waitFor(WaitTermination, "waiting for %s to terminate%s", pod.Name, after)
+			return p
+		}
+	}
+	// Scaling is done. Replacing pods of an older revision goes here, after scaling,
+	// as apps/v1 gives scaling precedence over updates.
+	return p
+}
+
+// missingClaims lists the ordinal's claims that do not exist yet, and names one that
+// is being deleted, which the pod must not be created on.
+func (s *snapshot) missingClaims(ordinal int) (missing []*corev1.PersistentVolumeClaim, terminating string) {
+	want := newClaims(s.set, ordinal)
+	names := make([]string, 0, len(want))
+	for name := range want {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		have, ok := s.claims[name]
+		switch {
+		case !ok:
+			missing = append(missing, want[name])
+		case have.DeletionTimestamp != nil:
+			return nil, name
+		}
+	}
+	return missing, ""
+}
+
+// templateFor picks the revision a new pod at this ordinal is made from: ordinals
+// below the partition stay at the current revision, as apps/v1 does. An unset
+// rollingUpdate means partition 0, the API server's default for a StatefulSet.
+func (s *snapshot) templateFor(ordinal int) (*corev1.PodTemplateSpec, string) {
+	set := s.set
+	if set.Spec.UpdateStrategy.Type != appsv1alpha1.OnDeleteStatefulSetStrategyType && ordinal < startOrdinal(set)+partition(set) {
+		return s.currentTemplate, s.current.Name
+	}
+	return s.updateTemplate, s.update.Name
+}
+
+// partition is rollingUpdate.partition, 0 when unset.
+func partition(set *appsv1alpha1.MiniStatefulSet) int {
+	if ru := set.Spec.UpdateStrategy.RollingUpdate; ru != nil && ru.Partition != nil {
+		return int(*ru.Partition)
+	}
+	return 0
+}
