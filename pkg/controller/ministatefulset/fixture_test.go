@@ -93,7 +93,7 @@ func ptr[T any](v T) *T { return &v }
 // clientsets before every pass, so each pass sees exactly what the API holds: the
 // deterministic equivalent of a caught-up informer.
 type fixture struct {
-	t        *testing.T
+	t        testing.TB
 	ctx      context.Context
 	kube     *k8sfake.Clientset
 	msts     *mstsfake.Clientset
@@ -106,7 +106,7 @@ type fixture struct {
 	graceful bool
 }
 
-func newFixture(t *testing.T, set *appsv1alpha1.MiniStatefulSet, objs ...runtime.Object) *fixture {
+func newFixture(t testing.TB, set *appsv1alpha1.MiniStatefulSet, objs ...runtime.Object) *fixture {
 	t.Helper()
 	_, ctx := ktesting.NewTestContext(t)
 	ctx, cancel := context.WithCancel(ctx)
@@ -179,11 +179,13 @@ func itemsOf[T any](items []T) []any {
 	return out
 }
 
+func objectKey(name string) cache.ObjectName { return cache.ObjectName{Namespace: ns, Name: name} }
+
 // sync runs one pass for the set after a refresh, and returns its error.
 func (f *fixture) sync(name string) error {
 	f.t.Helper()
 	f.refresh()
-	_, err := f.c.sync(f.ctx, cache.ObjectName{Namespace: ns, Name: name})
+	_, err := f.c.sync(f.ctx, objectKey(name))
 	return err
 }
 

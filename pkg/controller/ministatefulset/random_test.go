@@ -249,8 +249,13 @@ func checkPass(f *fixture, fail func(string, ...any), before, after []corev1.Pod
 			}
 		}
 	}
+	seen := map[string]string{}
 	for _, p := range after {
 		checkIdentity(f, fail, set, &p)
+		if other, dup := seen[p.Labels[LabelPodIndex]]; dup {
+			fail("pods %s and %s share ordinal %s", other, p.Name, p.Labels[LabelPodIndex])
+		}
+		seen[p.Labels[LabelPodIndex]] = p.Name
 	}
 }
 
