@@ -24,6 +24,7 @@ import (
 // +kubebuilder:printcolumn:name="Updated",type=integer,JSONPath=`.status.updatedReplicas`,description="Pods at the update revision"
 // +kubebuilder:printcolumn:name="Waiting",type=string,JSONPath=`.status.conditions[?(@.type=="Waiting")].message`,priority=1,description="What the controller waits for"
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 52",message="metadata.name must be at most 52 characters: pod names <name>-<ordinal> must be DNS labels and the revision label <name>-<hash> must fit in 63 characters"
 type MiniStatefulSet struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
@@ -71,7 +72,18 @@ const (
 	DeletePersistentVolumeClaimRetentionPolicyType PersistentVolumeClaimRetentionPolicyType = "Delete"
 )
 
-// MiniStatefulSetSpec is apps/v1 StatefulSetSpec.
+// MiniStatefulSetSpec is apps/v1 StatefulSetSpec. The rules below are those the API
+// server applies to a StatefulSet, written in CEL so bad input fails at admission.
+// That the selector matches the template's labels is checked by the
+// ValidatingAdmissionPolicy in deploy/validation.yaml: label maps are unbounded, so
+// the rule is over the CRD's static cost budget, while a policy is costed at run time.
+//
+// +kubebuilder:validation:XValidation:rule="(has(self.selector.matchLabels) && size(self.selector.matchLabels) > 0) || (has(self.selector.matchExpressions) && size(self.selector.matchExpressions) > 0)",message="spec.selector must not be empty: it would match every pod in the namespace"
+// +kubebuilder:validation:XValidation:rule="!has(self.template.spec.restartPolicy) || self.template.spec.restartPolicy == 'Always'",message="spec.template.spec.restartPolicy must be Always"
+// +kubebuilder:validation:XValidation:rule="self.selector == oldSelf.selector",message="spec.selector is immutable"
+// +kubebuilder:validation:XValidation:rule="has(self.serviceName) == has(oldSelf.serviceName) && (!has(self.serviceName) || self.serviceName == oldSelf.serviceName)",message="spec.serviceName is immutable"
+// +kubebuilder:validation:XValidation:rule="has(self.volumeClaimTemplates) == has(oldSelf.volumeClaimTemplates) && (!has(self.volumeClaimTemplates) || self.volumeClaimTemplates == oldSelf.volumeClaimTemplates)",message="spec.volumeClaimTemplates is immutable"
+// +kubebuilder:validation:XValidation:rule="has(self.podManagementPolicy) == has(oldSelf.podManagementPolicy) && (!has(self.podManagementPolicy) || self.podManagementPolicy == oldSelf.podManagementPolicy)",message="spec.podManagementPolicy is immutable"
 type MiniStatefulSetSpec struct {
 	// Replicas is the desired number of pods. Defaults to 1.
 	// +optional
@@ -128,6 +140,7 @@ type MiniStatefulSetSpec struct {
 }
 
 // StatefulSetUpdateStrategy is apps/v1 StatefulSetUpdateStrategy.
+// +kubebuilder:validation:XValidation:rule="!has(self.rollingUpdate) || !has(self.type) || self.type == 'RollingUpdate'",message="spec.updateStrategy.rollingUpdate is only allowed with type RollingUpdate"
 type StatefulSetUpdateStrategy struct {
 	// Type is RollingUpdate (default) or OnDelete.
 	// +optional

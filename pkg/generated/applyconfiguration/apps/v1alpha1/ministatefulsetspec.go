@@ -13,7 +13,11 @@ import (
 // MiniStatefulSetSpecApplyConfiguration represents a declarative configuration of the MiniStatefulSetSpec type for use
 // with apply.
 //
-// MiniStatefulSetSpec is apps/v1 StatefulSetSpec.
+// MiniStatefulSetSpec is apps/v1 StatefulSetSpec. The rules below are those the API
+// server applies to a StatefulSet, written in CEL so bad input fails at admission.
+// That the selector matches the template's labels is checked by the
+// ValidatingAdmissionPolicy in deploy/validation.yaml: label maps are unbounded, so
+// the rule is over the CRD's static cost budget, while a policy is costed at run time.
 type MiniStatefulSetSpecApplyConfiguration struct {
 	// Replicas is the desired number of pods. Defaults to 1.
 	Replicas *int32 `json:"replicas,omitempty"`

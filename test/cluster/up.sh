@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Brings up the MiniStatefulSet e2e cluster: real etcd, kube-apiserver,
+# kube-controller-manager and kube-scheduler (v1.37.2, built from source by
+# test/tools/build.sh) plus kwok faking ${MSTS_NODES} nodes and their pods
+# according to test/cluster/stages.yaml. Nothing is downloaded.
+#
+# Usage: test/cluster/up.sh
+# Env (besides those in lib.sh):
+#   MSTS_SKIP_BUILD=1      do not run test/tools/build.sh first
+#   MSTS_CLUSTER_REUSE=1   keep an existing healthy cluster instead of
+#                          recreating it
+#   MSTS_DNS_PORT=N        also run CoreDNS (test/cluster/Corefile) serving
+#                          cluster.local on 127.0.0.1:N (udp+tcp); its /ready
+#                          endpoint is on MSTS_DNS_READY_PORT (default N+1)
+# Afterwards: export KUBECONFIG="${MSTS_CLUSTER_DIR}/kubeconfig"
+#   (or: source "${MSTS_CLUSTER_DIR}/env")
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+start=$(date +%s)
+
+BINS=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok kwokctl)
+[[ -n "${MSTS_DNS_PORT:-}" ]] && BINS+=(coredns)
+if [[ "${MSTS_SKIP_BUILD:-0}" != 1 ]]; then
+  "${MSTS_REPO_ROOT}/test/tools/build.sh" "${BINS[@]}"
+fi
+for b in "${BINS[@]}"; do
+  [[ -x "${MSTS_BIN_DIR}/${b}" ]] || msts_die "missing ${MSTS_BIN_DIR}/${b}; run test/tools/build.sh"
+done
+mkdir -p "${MSTS_CLUSTER_DIR}"
+
+msts_stop_coredns
+reuse=0
+if msts_cluster_exists; then
+  if [[ "${MSTS_CLUSTER_REUSE:-0}" == 1 ]] && k get --raw /readyz >/dev/null 2>&1; then
+    msts_log "reusing running cluster ${MSTS_CLUSTER_NAME}"
+    reuse=1
+  else
+    msts_log "deleting existing cluster ${MSTS_CLUSTER_NAME}"
+    kwokctl delete cluster --kubeconfig "${MSTS_KUBECONFIG}" >&2 || true
+  fi
+fi
+
+if [[ ${reuse} == 0 ]]; then
+  rm -f "${MSTS_KUBECONFIG}"
+  msts_log "creating cluster ${MSTS_CLUSTER_NAME} in ${KWOK_WORKDIR}"
+  t0=$(date +%s)
+  kwokctl create cluster \
+    --runtime binary \
+    --etcd-binary "${MSTS_BIN_DIR}/etcd" \
+    --kube-apiserver-binary "${MSTS_BIN_DIR}/kube-apiserver" \
+    --kube-controller-manager-binary "${MSTS_BIN_DIR}/kube-controller-manager" \
+    --kube-scheduler-binary "${MSTS_BIN_DIR}/kube-scheduler" \
+    --kwok-controller-binary "${MSTS_BIN_DIR}/kwok" \
+    --config "${MSTS_CLUSTER_LIB_DIR}/kwokctl.yaml" \
+    --config "${MSTS_CLUSTER_LIB_DIR}/stages.yaml" \
+    --disable-qps-limits \
+    --extra-args "kube-apiserver=service-cluster-ip-range=10.96.0.0/16" \
+    --kubeconfig "${MSTS_KUBECONFIG}" \
+    --wait 120s >&2 \
+    || msts_die "kwokctl create cluster failed; component logs: ${KWOK_WORKDIR}/clusters/${MSTS_CLUSTER_NAME}/logs"
+  msts_log "control plane up in $(( $(date +%s) - t0 ))s"
+
+  t0=$(date +%s)
+  kwokctl scale node --replicas "${MSTS_NODES}" >&2
+  count_ready_nodes() {
+    [[ "$(k get nodes -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -c '^True$')" -ge "${MSTS_NODES}" ]]
+  }
+  msts_wait_for 60 "${MSTS_NODES} Ready nodes" count_ready_nodes || msts_die "nodes did not become Ready"
+  # Pods can only be created once the ServiceAccount admission plugin finds
+  # the namespace's default ServiceAccount.
+  msts_wait_for 60 "default ServiceAccount" k -n default get serviceaccount default \
+    || msts_die "default ServiceAccount was not created"
+  msts_log "${MSTS_NODES} nodes Ready in $(( $(date +%s) - t0 ))s"
+fi
+
+if [[ -n "${MSTS_DNS_PORT:-}" ]]; then
+  export MSTS_DNS_PORT
+  export MSTS_DNS_READY_PORT="${MSTS_DNS_READY_PORT:-$((MSTS_DNS_PORT + 1))}"
+  t0=$(date +%s)
+  nohup "${MSTS_BIN_DIR}/coredns" -conf "${MSTS_CLUSTER_LIB_DIR}/Corefile" \
+    >"${MSTS_CLUSTER_DIR}/coredns.log" 2>&1 </dev/null &
+  echo $! >"${MSTS_CLUSTER_DIR}/coredns.pid"
+  msts_wait_for 30 "CoreDNS ready on 127.0.0.1:${MSTS_DNS_READY_PORT}" msts_http_ok "${MSTS_DNS_READY_PORT}" /ready \
+    || msts_die "CoreDNS did not become ready; see ${MSTS_CLUSTER_DIR}/coredns.log"
+  msts_log "CoreDNS serving cluster.local on 127.0.0.1:${MSTS_DNS_PORT} (ready in $(( $(date +%s) - t0 ))s)"
+fi
+
+cat >"${MSTS_CLUSTER_DIR}/env" <<EOF
+export KUBECONFIG='${MSTS_KUBECONFIG}'
+export MSTS_KUBECONFIG='${MSTS_KUBECONFIG}'
+export MSTS_BIN_DIR='${MSTS_BIN_DIR}'
+export MSTS_CLUSTER_NAME='${MSTS_CLUSTER_NAME}'
+export KWOK_WORKDIR='${KWOK_WORKDIR}'
+export KUBECACHEDIR='${KUBECACHEDIR}'
+export MSTS_DNS_PORT='${MSTS_DNS_PORT:-}'
+export MSTS_DNS_READY_PORT='${MSTS_DNS_READY_PORT:-}'
+export PATH='${MSTS_BIN_DIR}':"\${PATH}"
+EOF
+msts_log "cluster ${MSTS_CLUSTER_NAME} ready in $(( $(date +%s) - start ))s; KUBECONFIG=${MSTS_KUBECONFIG}"
