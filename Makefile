@@ -9,11 +9,30 @@ HEADER   := pkg/apis/boilerplate.go.txt
 GEN      := pkg/generated
 BIN      := bin
 KUBECONFIG ?= $(HOME)/.kube/config
+KUBECTL  := $(CURDIR)/.cache/bin/kubectl
 
-.PHONY: help generate verify build test unit bench run install-crd clean
+# The local test cluster (test/cluster): kwok nodes around a real v1.37.2 control plane.
+CLUSTER_DIR := $(CURDIR)/.cache/cluster
+CLUSTER_KUBECONFIG := $(CLUSTER_DIR)/kubeconfig
+DNS_PORT ?= 15353
+E2E_ARTIFACTS := $(CURDIR)/.cache/e2e
+E2E_FLAGS ?= -v
+CLUSTER_BINS := etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok kwokctl coredns
+
+# kind, for users with Docker.
+KIND_VERSION := v0.33.0
+KIND_CLUSTER := msts
+KIND := $(CURDIR)/.cache/bin/kind
+IMAGE := ministatefulset-controller:dev
+NEED_DOCKER := if ! docker info >/dev/null 2>&1; then \
+	echo "kind needs a running Docker engine and none answers here ('docker info' failed)."; \
+	echo "Use 'make run' and 'make e2e' instead: they need no Docker."; exit 1; fi
+
+.PHONY: help generate verify build test unit e2e bench run run-against install-crd clean \
+	tools cluster-up cluster-down kind-up kind-deploy kind-e2e kind-down
 
 help: ## List the targets.
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 generate: ## Regenerate deepcopy, clientset, listers, informers, apply configurations and the CRD.
 	go tool deepcopy-gen --go-header-file $(HEADER) --output-file zz_generated.deepcopy.go $(API)
@@ -36,6 +55,7 @@ verify: ## Fail if generated code is stale, gofmt or go vet complain, or go mod 
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.cache/*')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	go vet ./...
+	go vet -tags e2e ./test/e2e
 	go mod tidy -diff
 	@echo "verify: ok"
 
@@ -45,19 +65,74 @@ build: ## Build the controller into bin/.
 unit: ## Unit tests with the race detector.
 	go test -race -count=1 ./...
 
-test: verify unit ## Everything: verify, then every test. The README's test command.
+e2e: build tools ## End-to-end suite on a fresh local cluster (torn down afterwards).
+	mkdir -p $(E2E_ARTIFACTS); rm -f $(E2E_ARTIFACTS)/controller.log
+	MSTS_SKIP_BUILD=1 MSTS_DNS_PORT=$(DNS_PORT) test/cluster/up.sh
+	trap 'test/cluster/down.sh' EXIT; \
+	test/cluster/install.sh; \
+	MSTS_KUBECONFIG=$(CLUSTER_KUBECONFIG) MSTS_CONTROLLER_BIN=$(CURDIR)/$(BIN)/ministatefulset-controller \
+	MSTS_DNS_ADDR=127.0.0.1:$(DNS_PORT) MSTS_E2E_ARTIFACTS=$(E2E_ARTIFACTS) \
+	go test -tags e2e -count=1 -timeout 30m $(E2E_FLAGS) ./test/e2e; \
+	echo "e2e: controller log kept at $(E2E_ARTIFACTS)/controller.log"
+
+test: verify unit e2e ## Everything: verify, unit tests, then the e2e suite on a real control plane. The README's test command.
 
 bench: ## Benchmarks that print figures.
 	go test -run '^$$' -bench . -benchmem ./pkg/...
 
-install-crd: ## Install the CRD into the cluster of $KUBECONFIG (server-side: the schema is large).
+tools: ## Build the test cluster's pinned binaries into .cache/bin (minutes the first time, then instant).
+	test/tools/build.sh $(CLUSTER_BINS)
+
+cluster-up: tools ## Start the local cluster (control plane, kwok nodes, CoreDNS on 127.0.0.1:$DNS_PORT, CRD, static PVs).
+	MSTS_SKIP_BUILD=1 MSTS_DNS_PORT=$(DNS_PORT) test/cluster/up.sh
+	test/cluster/install.sh
+
+cluster-down: ## Stop the local cluster.
+	test/cluster/down.sh
+
+run: build cluster-up ## The main job: local cluster, the redis example, and the controller in the foreground.
+	$(KUBECTL) --kubeconfig $(CLUSTER_KUBECONFIG) apply -f deploy/examples/redis.yaml
+	@echo; echo "MiniStatefulSet controller starting against the local cluster. In another shell:"; \
+	echo "  export KUBECONFIG=$(CLUSTER_KUBECONFIG) PATH=$(CURDIR)/.cache/bin:\$$PATH"; \
+	echo "  kubectl get msts,pods,pvc -o wide          # redis-0, then redis-1, then redis-2"; \
+	echo "  kubectl describe msts redis                 # the Waiting condition and the events"; \
+	echo "  kubectl scale msts/redis --replicas=5"; \
+	echo "  dig @127.0.0.1 -p $(DNS_PORT) redis-0.redis.default.svc.cluster.local   # per-pod DNS"; \
+	echo "Ctrl-C stops the controller; 'make cluster-down' stops the cluster."; echo
+	$(BIN)/ministatefulset-controller --kubeconfig $(CLUSTER_KUBECONFIG) -v=2
+
+install-crd: ## Install the CRD and admission policy into the cluster of $KUBECONFIG.
 	kubectl --kubeconfig "$(KUBECONFIG)" apply --server-side -f deploy/crd/
 	kubectl --kubeconfig "$(KUBECONFIG)" wait --for=condition=Established --timeout=60s crd/ministatefulsets.apps.ministatefulset.dev
+	kubectl --kubeconfig "$(KUBECONFIG)" apply --server-side -f deploy/validation.yaml
 
-run: build install-crd ## Run the controller against $KUBECONFIG with the redis example applied.
+run-against: build install-crd ## Run the controller against $KUBECONFIG with the redis example applied.
 	kubectl --kubeconfig "$(KUBECONFIG)" apply -f deploy/examples/redis.yaml
 	@echo "Controller running; in another shell: kubectl get msts,pods,pvc -l app=redis -w"
 	$(BIN)/ministatefulset-controller --kubeconfig "$(KUBECONFIG)" -v=2
+
+kind-up: ## Create a kind cluster (needs Docker).
+	@$(NEED_DOCKER)
+	GOBIN=$(CURDIR)/.cache/bin go install sigs.k8s.io/kind@$(KIND_VERSION)
+	$(KIND) create cluster --name $(KIND_CLUSTER)
+
+kind-deploy: ## Build the image, load it into kind and apply deploy/ (needs Docker).
+	@$(NEED_DOCKER)
+	docker build -t $(IMAGE) .
+	$(KIND) load docker-image $(IMAGE) --name $(KIND_CLUSTER)
+	kubectl --context kind-$(KIND_CLUSTER) apply --server-side -k deploy/
+	kubectl --context kind-$(KIND_CLUSTER) -n ministatefulset-system rollout status deploy/ministatefulset-controller --timeout=120s
+
+kind-e2e: kind-deploy ## The e2e suite against kind, with the controller deployed in it (needs Docker).
+	@$(NEED_DOCKER)
+	mkdir -p $(E2E_ARTIFACTS)
+	$(KIND) get kubeconfig --name $(KIND_CLUSTER) > $(E2E_ARTIFACTS)/kind.kubeconfig
+	MSTS_KUBECONFIG=$(E2E_ARTIFACTS)/kind.kubeconfig MSTS_CONTROLLER_BIN=in-cluster MSTS_E2E_EXTERNAL_CONTROLLER=1 \
+	MSTS_E2E_KIND=1 MSTS_E2E_ARTIFACTS=$(E2E_ARTIFACTS) go test -tags e2e -count=1 -timeout 30m $(E2E_FLAGS) ./test/e2e
+
+kind-down: ## Delete the kind cluster (needs Docker).
+	@$(NEED_DOCKER)
+	$(KIND) delete cluster --name $(KIND_CLUSTER)
 
 clean: ## Remove build output.
 	rm -rf $(BIN)

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs what the e2e suite and `make run` need into the cluster up.sh made:
+# the CRD and admission policy from deploy/, and a pool of static PersistentVolumes
+# (storageClassName "") that claims bind to through the real PV controller.
+#
+# Usage: test/cluster/install.sh
+# Env (besides those in lib.sh):
+#   MSTS_PVS   number of static PVs to keep in the pool (default 60)
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+deploy="${MSTS_REPO_ROOT}/deploy"
+k apply --server-side --force-conflicts -f "${deploy}/crd/" >&2
+msts_wait_for 60 "CRD established" k wait --for=condition=Established --timeout=5s \
+  crd/ministatefulsets.apps.ministatefulset.dev || msts_die "CRD not established"
+k apply --server-side --force-conflicts -f "${deploy}/validation.yaml" >&2
+
+n="${MSTS_PVS:-60}"
+{
+  for i in $(seq 1 "${n}"); do
+    cat <<PV
+---
+apiVersion: v1
+kind: PersistentVolume
+metadata:
+  name: msts-pv-${i}
+  labels:
+    msts.test/pool: "true"
+spec:
+  storageClassName: ""
+  capacity:
+    storage: 1Gi
+  accessModes: ["ReadWriteOnce"]
+  persistentVolumeReclaimPolicy: Retain
+  hostPath:
+    path: /tmp/msts-pv-${i}
+PV
+  done
+} | k apply --server-side -f - >/dev/null
+msts_log "CRD, admission policy and ${n} static PVs installed"
