@@ -43,7 +43,7 @@ func newSet(name string) *setBuilder {
 			ServiceName: name,
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: copyMap(lbls)},
-				Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "registry.k8s.io/pause:3.10"}}},
+				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "registry.k8s.io/pause:3.10"}}},
 			},
 			PodManagementPolicy: appsv1alpha1.OrderedReadyPodManagement,
 			UpdateStrategy:      appsv1alpha1.StatefulSetUpdateStrategy{Type: appsv1alpha1.RollingUpdateStatefulSetStrategyType},
