@@ -36,6 +36,8 @@ const (
 	// ReasonFailedAdopt and ReasonFailedRelease are for ownerReference patches.
 	ReasonFailedAdopt   = "FailedAdopt"
 	ReasonFailedRelease = "FailedRelease"
+	// ReasonConflictingController is for a claim another controller owns.
+	ReasonConflictingController = "ConflictingController"
 )
 
 // Reasons of the Waiting condition.

@@ -70,6 +70,9 @@ func (ctl *setControl) syncSet(ctx context.Context, set *appsv1alpha1.MiniStatef
 	for _, a := range p.actions {
 		logger.V(2).Info("Decided", "action", a.kind.String(), "pod", klog.KObj(a.pod), "why", a.why)
 	}
+	for _, e := range p.events {
+		ctl.recorder.Event(set, e.eventType, e.reason, e.message)
+	}
 	execErr := execute(ctx, p, func(ctx context.Context, a action) error { return ctl.do(ctx, set, a) })
 
 	st := computeStatus(set, selector, pods, rp.current.Name, rp.update.Name, now)
@@ -98,6 +101,8 @@ func (ctl *setControl) do(ctx context.Context, set *appsv1alpha1.MiniStatefulSet
 		return ctl.pods.UpdatePod(ctx, set, a.pod)
 	case createClaims:
 		return ctl.pods.CreateClaims(ctx, set, a.pod, a.claims)
+	case updateClaim:
+		return ctl.pods.UpdateClaim(ctx, set, a.pod, a.claims[0])
 	}
 	return fmt.Errorf("unknown action %d", a.kind)
 }
@@ -184,8 +189,9 @@ func (ctl *setControl) pruneHistory(ctx context.Context, set *appsv1alpha1.MiniS
 	}
 }
 
-// execute carries out a plan: in order, stopping at the first error; for Parallel in
-// batches of 1, 2, 4, ... so that a failing API stops a burst early.
+// execute carries out a plan: in order, stopping at the first error; for Parallel
+// phase by phase, each in batches of 1, 2, 4, ... so that a failing API stops a
+// burst early.
 func execute(ctx context.Context, p plan, do func(context.Context, action) error) error {
 	if !p.parallel {
 		for _, a := range p.actions {
@@ -195,7 +201,16 @@ func execute(ctx context.Context, p plan, do func(context.Context, action) error
 		}
 		return nil
 	}
-	return slowStart(ctx, p.actions, do)
+	start := 0
+	for i := 1; i <= len(p.actions); i++ {
+		if i == len(p.actions) || p.actions[i].barrier {
+			if err := slowStart(ctx, p.actions[start:i], do); err != nil {
+				return err
+			}
+			start = i
+		}
+	}
+	return nil
 }
 
 func slowStart(ctx context.Context, actions []action, do func(context.Context, action) error) error {

@@ -7,6 +7,8 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 
 	appsv1alpha1 "github.com/ministatefulset/ministatefulset/pkg/apis/apps/v1alpha1"
 )
@@ -32,10 +34,11 @@ const (
 	deletePod
 	updatePod
 	createClaims
+	updateClaim
 )
 
 func (k actionKind) String() string {
-	return [...]string{"create", "delete", "update", "create claims of"}[k]
+	return [...]string{"create", "delete", "update", "create claims of", "update claim of"}[k]
 }
 
 // action is one API write the pass asks for.
@@ -44,10 +47,19 @@ type action struct {
 	// pod is the pod to create, the live pod to delete, the fixed copy to update, or
 	// the pod whose claims are created.
 	pod *corev1.Pod
-	// claims are created before the pod (createPod) or on their own (createClaims).
+	// claims are created before the pod (createPod) or on their own (createClaims);
+	// for updateClaim, claims[0] is the claim with its new ownerReferences.
 	claims []*corev1.PersistentVolumeClaim
 	// why says in words why, for logs.
 	why string
+	// barrier makes a Parallel pass finish every earlier write before this one, so
+	// claims get their owners before the pods that own them go.
+	barrier bool
+}
+
+// plannedEvent is an event the pass should record; decide only says so.
+type plannedEvent struct {
+	eventType, reason, message string
 }
 
 // waitState is what the pass is waiting for, shown as the Waiting condition.
@@ -63,9 +75,19 @@ type plan struct {
 	wait     *waitState
 	// requeueAfter asks for another pass when a pod becomes available.
 	requeueAfter time.Duration
+	events       []plannedEvent
+	// barrierNext marks the next action added as the start of a new phase.
+	barrierNext bool
 }
 
-func (p *plan) add(a action) { p.actions = append(p.actions, a) }
+func (p *plan) add(a action) {
+	a.barrier = p.barrierNext
+	p.barrierNext = false
+	p.actions = append(p.actions, a)
+}
+
+// phase starts a new phase: later writes wait for earlier ones.
+func (p *plan) phase() { p.barrierNext = len(p.actions) > 0 }
 
 func (p *plan) waitFor(reason, format string, args ...any) {
 	p.wait = &waitState{reason: reason, message: fmt.Sprintf(format, args...)}
@@ -130,6 +152,13 @@ func decide(s *snapshot) plan {
 				}
 				continue
 			}
+			if stale := s.staleClaim(ord); stale != "" {
+				p.waitFor(WaitClaim, "waiting for claim %s, owned by an earlier %s, to be removed by the garbage collector before creating %s", stale, name, name)
+				if monotonic {
+					return p
+				}
+				continue
+			}
 			template, revision := s.templateFor(ord)
 			p.add(action{kind: createPod, pod: newPod(set, template, revision, ord), claims: missing, why: "missing"})
 			if monotonic {
@@ -151,19 +180,13 @@ func decide(s *snapshot) plan {
 				p.add(action{kind: createClaims, pod: pod, claims: missing, why: "pending pod lacks its claims"})
 			}
 		}
-		if isTerminating(pod) {
-			if monotonic {
-				p.waitFor(WaitTermination, "waiting for %s to terminate before recreating it", pod.Name)
-				return p
-			}
-			continue
+		if isTerminating(pod) && monotonic {
+			p.waitFor(WaitTermination, "waiting for %s to terminate before recreating it", pod.Name)
+			return p
 		}
-		if !isRunningAndReady(pod) {
-			if monotonic {
-				p.waitFor(WaitReady, "waiting for %s to be Running and Ready%s", pod.Name, next(i))
-				return p
-			}
-			continue
+		if !isRunningAndReady(pod) && monotonic {
+			p.waitFor(WaitReady, "waiting for %s to be Running and Ready%s", pod.Name, next(i))
+			return p
 		}
 		if left := availableIn(pod, minReady, s.now); left > 0 {
 			p.requeueIn(left)
@@ -171,14 +194,20 @@ func decide(s *snapshot) plan {
 				p.waitFor(WaitAvailable, "waiting for %s to be Ready for %ds (minReadySeconds)%s", pod.Name, minReady, next(i))
 				return p
 			}
-			continue
 		}
 		if !identityMatches(set, pod) {
 			fixed := pod.DeepCopy()
 			updateIdentity(set, fixed)
 			p.add(action{kind: updatePod, pod: fixed, why: "identity labels differ"})
 		}
+		s.fixClaimOwners(&p, pod, false)
 	}
+
+	p.phase()
+	for _, pod := range condemned {
+		s.fixClaimOwners(&p, pod, true)
+	}
+	p.phase()
 
 	for i, pod := range condemned {
 		after := ""
@@ -209,15 +238,150 @@ func decide(s *snapshot) plan {
 			return p
 		}
 	}
-	// Scaling is done. Replacing pods of an older revision goes here, after scaling,
-	// as apps/v1 gives scaling precedence over updates.
+	// Scaling is done; only now are pods of an older revision replaced, as apps/v1
+	// gives scaling precedence over updates.
+	if set.Spec.UpdateStrategy.Type != appsv1alpha1.OnDeleteStatefulSetStrategyType {
+		p.phase()
+		s.rollingUpdate(&p, replicas)
+	}
 	return p
+}
+
+// rollingUpdate deletes pods not at the update revision, from the highest ordinal
+// down to the partition, keeping at most maxUnavailable pods unavailable; each comes
+// back at the update revision through the scaling walk of a later pass. Under
+// Parallel, old pods that are unavailable anyway go first and do not use up the
+// budget, so a broken revision can still be rolled forward.
+func (s *snapshot) rollingUpdate(p *plan, replicas []*corev1.Pod) {
+	set := s.set
+	minReady := set.Spec.MinReadySeconds
+	maxU := maxUnavailable(set)
+	outdated := func(pod *corev1.Pod) bool { return pod != nil && pod.Labels[LabelRevision] != s.update.Name }
+	unavailable := func(pod *corev1.Pod) bool {
+		return pod == nil || !isAvailable(pod, minReady, s.now) || isTerminating(pod)
+	}
+	var down, needing int
+	for _, pod := range replicas {
+		if unavailable(pod) {
+			down++
+			if p.parallel && outdated(pod) && !isTerminating(pod) {
+				needing++
+			}
+		}
+	}
+	pending := 0
+	for i := partition(set); i < len(replicas); i++ {
+		if outdated(replicas[i]) {
+			pending++
+		}
+	}
+	if pending == 0 {
+		return
+	}
+	if down >= maxU && needing == 0 {
+		if p.wait == nil {
+			p.waitFor(WaitAvailable, "waiting: %d pod(s) unavailable, maxUnavailable is %d; %d pod(s) left to update to %s", down, maxU, pending, s.update.Name)
+		}
+		return
+	}
+	deleteForUpdate := func(pod *corev1.Pod) {
+		p.add(action{kind: deletePod, pod: pod, why: "rolling update to " + s.update.Name})
+	}
+	budget := maxU - down
+	if p.parallel {
+		for i := len(replicas) - 1; i >= partition(set); i-- {
+			if pod := replicas[i]; outdated(pod) && !isAvailable(pod, minReady, s.now) && !isTerminating(pod) {
+				deleteForUpdate(pod)
+			}
+		}
+		for i := len(replicas) - 1; i >= partition(set) && budget > 0; i-- {
+			if pod := replicas[i]; outdated(pod) && !unavailable(pod) {
+				deleteForUpdate(pod)
+				budget--
+			}
+		}
+	} else {
+		for i := len(replicas) - 1; i >= partition(set) && budget > 0; i-- {
+			if pod := replicas[i]; outdated(pod) && !isTerminating(pod) {
+				deleteForUpdate(pod)
+				budget--
+			}
+		}
+	}
+	if len(p.actions) > 0 && p.actions[len(p.actions)-1].kind == deletePod {
+		p.waitFor(WaitTermination, "updating to revision %s from the highest ordinal down: %d pod(s) left, maxUnavailable %d", s.update.Name, pending, maxU)
+	}
+}
+
+// maxUnavailable is rollingUpdate.maxUnavailable scaled to the replicas, rounded
+// down, at least 1; 1 when unset.
+func maxUnavailable(set *appsv1alpha1.MiniStatefulSet) int {
+	v := intstr.FromInt32(1)
+	if ru := set.Spec.UpdateStrategy.RollingUpdate; ru != nil && ru.MaxUnavailable != nil {
+		v = *ru.MaxUnavailable
+	}
+	n, err := intstr.GetScaledValueFromIntOrPercent(&v, replicaCount(set), false)
+	if err != nil || n < 1 {
+		return 1
+	}
+	return n
+}
+
+// fixClaimOwners asks for the ownerReferences the retention policy wants on the
+// claims of an existing pod, and warns about a claim another controller owns.
+func (s *snapshot) fixClaimOwners(p *plan, pod *corev1.Pod, scaledDown bool) {
+	for _, name := range s.claimNamesOf(ordinalOf(s.set, pod)) {
+		claim, ok := s.claims[name]
+		if !ok || claim.DeletionTimestamp != nil {
+			continue
+		}
+		refs, changed, conflict := claimRefs(s.set, claim, pod, scaledDown)
+		if conflict {
+			p.events = append(p.events, plannedEvent{corev1.EventTypeWarning, ReasonConflictingController,
+				fmt.Sprintf("PersistentVolumeClaim %s is controlled by another owner: the retention policy is not applied to it", name)})
+		}
+		if changed {
+			fixed := claim.DeepCopy()
+			fixed.OwnerReferences = refs
+			p.add(action{kind: updateClaim, pod: pod, claims: []*corev1.PersistentVolumeClaim{fixed}, why: "retention policy"})
+		}
+	}
+}
+
+// claimNamesOf lists an ordinal's claim names in template order.
+func (s *snapshot) claimNamesOf(ordinal int) []string {
+	names := make([]string, 0, len(s.set.Spec.VolumeClaimTemplates))
+	for _, t := range s.set.Spec.VolumeClaimTemplates {
+		names = append(names, claimName(t.Name, s.set, ordinal))
+	}
+	return names
+}
+
+// staleClaim names a claim of the ordinal still owned by an earlier pod of the same
+// name: with whenScaled=Delete the garbage collector is about to delete it, and a
+// new pod must not start on it.
+func (s *snapshot) staleClaim(ordinal int) string {
+	if !retention(s.set).whenScaled {
+		return ""
+	}
+	name := podName(s.set, ordinal)
+	for _, claimName := range s.claimNamesOf(ordinal) {
+		if claim, ok := s.claims[claimName]; ok && staleRef(claim, name, "", podKind) {
+			return claimName
+		}
+	}
+	return ""
 }
 
 // missingClaims lists the ordinal's claims that do not exist yet, and names one that
 // is being deleted, which the pod must not be created on.
 func (s *snapshot) missingClaims(ordinal int) (missing []*corev1.PersistentVolumeClaim, terminating string) {
 	want := newClaims(s.set, ordinal)
+	if retention(s.set).whenDeleted {
+		for _, c := range want {
+			c.OwnerReferences = []metav1.OwnerReference{*metav1.NewControllerRef(s.set, setKind)}
+		}
+	}
 	names := make([]string, 0, len(want))
 	for name := range want {
 		names = append(names, name)

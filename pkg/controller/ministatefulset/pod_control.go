@@ -21,6 +21,7 @@ type podControl interface {
 	DeletePod(ctx context.Context, set *appsv1alpha1.MiniStatefulSet, pod *corev1.Pod) error
 	UpdatePod(ctx context.Context, set *appsv1alpha1.MiniStatefulSet, pod *corev1.Pod) error
 	CreateClaims(ctx context.Context, set *appsv1alpha1.MiniStatefulSet, pod *corev1.Pod, claims []*corev1.PersistentVolumeClaim) error
+	UpdateClaim(ctx context.Context, set *appsv1alpha1.MiniStatefulSet, pod *corev1.Pod, claim *corev1.PersistentVolumeClaim) error
 }
 
 type realPodControl struct {
@@ -78,6 +79,17 @@ func (pc *realPodControl) CreateClaims(ctx context.Context, set *appsv1alpha1.Mi
 		}
 	}
 	return nil
+}
+
+// UpdateClaim writes a claim's ownerReferences (and nothing else) for the retention
+// policy. A claim deleted meanwhile needs nothing.
+func (pc *realPodControl) UpdateClaim(ctx context.Context, set *appsv1alpha1.MiniStatefulSet, pod *corev1.Pod, claim *corev1.PersistentVolumeClaim) error {
+	_, err := pc.client.CoreV1().PersistentVolumeClaims(claim.Namespace).Update(ctx, claim, metav1.UpdateOptions{FieldManager: FieldManager})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	pc.recordClaimEvent("update", set, pod, claim, err)
+	return err
 }
 
 func (pc *realPodControl) recordPodEvent(verb string, set *appsv1alpha1.MiniStatefulSet, pod *corev1.Pod, err error) {

@@ -46,9 +46,10 @@ func computeStatus(set *appsv1alpha1.MiniStatefulSet, selector labels.Selector, 
 			st.UpdatedReplicas++
 		}
 	}
-	// A finished rolling update makes the update revision the current one.
-	if set.Spec.UpdateStrategy.Type != appsv1alpha1.OnDeleteStatefulSetStrategyType &&
-		st.UpdatedReplicas == st.Replicas && st.ReadyReplicas == st.Replicas && int(st.Replicas) == replicaCount(set) {
+	// A finished update makes the update revision the current one: every desired
+	// replica exists, is Ready and is at the update revision. As in v1.37 this holds
+	// for OnDelete too, not only RollingUpdate.
+	if want := int32(replicaCount(set)); st.UpdatedReplicas == want && st.ReadyReplicas == want && st.Replicas == want {
 		st.CurrentRevision = update
 		st.CurrentReplicas = st.UpdatedReplicas
 	}
