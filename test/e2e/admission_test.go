@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 
 	appsv1alpha1 "github.com/ministatefulset/ministatefulset/pkg/apis/apps/v1alpha1"
 )
@@ -42,6 +43,23 @@ func TestAdmissionRejectsBadSpecs(t *testing.T) {
 			s.Spec.UpdateStrategy = appsv1alpha1.StatefulSetUpdateStrategy{Type: appsv1alpha1.OnDeleteStatefulSetStrategyType,
 				RollingUpdate: &appsv1alpha1.RollingUpdateStatefulSetStrategy{Partition: ptr(int32(1))}}
 		}, "spec.updateStrategy.rollingUpdate is only allowed with type RollingUpdate"},
+		{"maxUnavailable 0", func(s *appsv1alpha1.MiniStatefulSet) {
+			s.Spec.UpdateStrategy = appsv1alpha1.StatefulSetUpdateStrategy{RollingUpdate: &appsv1alpha1.RollingUpdateStatefulSetStrategy{MaxUnavailable: ptr(intstr.FromInt32(0))}}
+		}, "spec.updateStrategy.rollingUpdate.maxUnavailable must be greater than 0"},
+		{"maxUnavailable 0%", func(s *appsv1alpha1.MiniStatefulSet) {
+			s.Spec.UpdateStrategy = appsv1alpha1.StatefulSetUpdateStrategy{RollingUpdate: &appsv1alpha1.RollingUpdateStatefulSetStrategy{MaxUnavailable: ptr(intstr.FromString("0%"))}}
+		}, "spec.updateStrategy.rollingUpdate.maxUnavailable must be greater than 0"},
+		{"maxUnavailable 150%", func(s *appsv1alpha1.MiniStatefulSet) {
+			s.Spec.UpdateStrategy = appsv1alpha1.StatefulSetUpdateStrategy{RollingUpdate: &appsv1alpha1.RollingUpdateStatefulSetStrategy{MaxUnavailable: ptr(intstr.FromString("150%"))}}
+		}, "a percentage from 1% to 100%"},
+		{"unknown retention value", func(s *appsv1alpha1.MiniStatefulSet) {
+			s.Spec.PersistentVolumeClaimRetentionPolicy = &appsv1alpha1.StatefulSetPersistentVolumeClaimRetentionPolicy{WhenDeleted: "Keep"}
+		}, `spec.persistentVolumeClaimRetentionPolicy.whenDeleted: Unsupported value: "Keep"`},
+		{"negative minReadySeconds", func(s *appsv1alpha1.MiniStatefulSet) { s.Spec.MinReadySeconds = -1 },
+			"spec.minReadySeconds in body should be greater than or equal to 0"},
+		{"negative start ordinal", func(s *appsv1alpha1.MiniStatefulSet) {
+			s.Spec.Ordinals = &appsv1alpha1.StatefulSetOrdinals{Start: -1}
+		}, "spec.ordinals.start in body should be greater than or equal to 0"},
 		{"negative partition", func(s *appsv1alpha1.MiniStatefulSet) {
 			s.Spec.UpdateStrategy = appsv1alpha1.StatefulSetUpdateStrategy{RollingUpdate: &appsv1alpha1.RollingUpdateStatefulSetStrategy{Partition: ptr(int32(-1))}}
 		}, "should be greater than or equal to 0"},
@@ -85,6 +103,13 @@ func TestAdmissionRejectsBadSpecs(t *testing.T) {
 			assert.Contains(t, err.Error(), tc.want)
 		})
 	}
+	t.Run("valid maxUnavailable and retention values pass", func(t *testing.T) {
+		set := convert(t, e.ns, "good", statefulSpec("good", 0, nil, false))
+		set.Spec.UpdateStrategy.RollingUpdate = &appsv1alpha1.RollingUpdateStatefulSetStrategy{MaxUnavailable: ptr(intstr.FromString("50%")), Partition: ptr(int32(1))}
+		set.Spec.PersistentVolumeClaimRetentionPolicy = &appsv1alpha1.StatefulSetPersistentVolumeClaimRetentionPolicy{WhenDeleted: "Delete", WhenScaled: "Delete"}
+		_, err := msts.AppsV1alpha1().MiniStatefulSets(e.ns).Create(e.ctx, set, metav1.CreateOptions{})
+		require.NoError(t, err)
+	})
 	t.Run("mutable fields still change", func(t *testing.T) {
 		cur, err := msts.AppsV1alpha1().MiniStatefulSets(e.ns).Get(e.ctx, "redis", metav1.GetOptions{})
 		require.NoError(t, err)

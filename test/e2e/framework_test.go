@@ -29,6 +29,7 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/util/retry"
 
 	appsv1alpha1 "github.com/ministatefulset/ministatefulset/pkg/apis/apps/v1alpha1"
 	"github.com/ministatefulset/ministatefulset/pkg/generated/clientset/versioned"
@@ -496,28 +497,39 @@ func (e *env) createService(name string) {
 	}
 }
 
-// scale changes replicas through the scale subresource, as kubectl scale does.
+// scale changes replicas through the scale subresource, as kubectl scale does,
+// re-reading on a conflict with a status write.
 func (e *env) scale(name string, replicas int32) {
 	e.t.Helper()
-	sc, err := msts.AppsV1alpha1().MiniStatefulSets(e.ns).GetScale(e.ctx, name, metav1.GetOptions{})
+	sets := msts.AppsV1alpha1().MiniStatefulSets(e.ns)
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		sc, err := sets.GetScale(e.ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		sc.Spec.Replicas = replicas
+		_, err = sets.UpdateScale(e.ctx, name, sc, metav1.UpdateOptions{})
+		return err
+	})
 	if err != nil {
-		e.t.Fatalf("getting scale of %s: %v", name, err)
-	}
-	sc.Spec.Replicas = replicas
-	if _, err := msts.AppsV1alpha1().MiniStatefulSets(e.ns).UpdateScale(e.ctx, name, sc, metav1.UpdateOptions{}); err != nil {
-		e.t.Fatalf("scaling %s: %v", name, err)
+		e.t.Fatalf("scaling %s to %d: %v", name, replicas, err)
 	}
 }
 
 func (e *env) scaleStatefulSet(name string, replicas int32) {
 	e.t.Helper()
-	sc, err := kube.AppsV1().StatefulSets(e.ns).GetScale(e.ctx, name, metav1.GetOptions{})
+	sets := kube.AppsV1().StatefulSets(e.ns)
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		sc, err := sets.GetScale(e.ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		sc.Spec.Replicas = replicas
+		_, err = sets.UpdateScale(e.ctx, name, sc, metav1.UpdateOptions{})
+		return err
+	})
 	if err != nil {
-		e.t.Fatalf("getting scale of StatefulSet %s: %v", name, err)
-	}
-	sc.Spec.Replicas = replicas
-	if _, err := kube.AppsV1().StatefulSets(e.ns).UpdateScale(e.ctx, name, sc, metav1.UpdateOptions{}); err != nil {
-		e.t.Fatalf("scaling StatefulSet %s: %v", name, err)
+		e.t.Fatalf("scaling StatefulSet %s to %d: %v", name, replicas, err)
 	}
 }
 

@@ -153,7 +153,7 @@ type StatefulSetUpdateStrategy struct {
 }
 
 // RollingUpdateStatefulSetStrategy is apps/v1 RollingUpdateStatefulSetStrategy.
-// +kubebuilder:validation:XValidation:rule="!has(self.maxUnavailable) || (type(self.maxUnavailable) == int ? int(self.maxUnavailable) > 0 : (string(self.maxUnavailable).matches('^[0-9]+%$') && int(string(self.maxUnavailable).replace('%', ”)) > 0 && int(string(self.maxUnavailable).replace('%', ”)) <= 100))",message="spec.updateStrategy.rollingUpdate.maxUnavailable must be greater than 0: a positive number or a percentage from 1% to 100%"
+// +kubebuilder:validation:XValidation:rule="!has(self.maxUnavailable) || (type(self.maxUnavailable) == int ? int(self.maxUnavailable) > 0 : (string(self.maxUnavailable).matches('^[0-9]+%$') && int(string(self.maxUnavailable).substring(0, size(string(self.maxUnavailable)) - 1)) > 0 && int(string(self.maxUnavailable).substring(0, size(string(self.maxUnavailable)) - 1)) <= 100))",message="spec.updateStrategy.rollingUpdate.maxUnavailable must be greater than 0: a positive number or a percentage from 1% to 100%"
 type RollingUpdateStatefulSetStrategy struct {
 	// Partition keeps ordinals below it at the current revision.
 	// +optional
