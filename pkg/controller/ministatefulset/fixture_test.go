@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -133,8 +134,19 @@ func newFixture(t testing.TB, set *appsv1alpha1.MiniStatefulSet, objs ...runtime
 		"revisions": c.revisions,
 	}
 	f.kube.PrependReactor("delete", "pods", f.gracefulDelete)
+	f.kube.PrependReactor("create", "*", assignUID)
 	return f
 }
+
+// assignUID gives created objects a UID, as the API server does; the fake does not.
+func assignUID(action clienttesting.Action) (bool, runtime.Object, error) {
+	if o, ok := action.(clienttesting.CreateAction).GetObject().(metav1.Object); ok && o.GetUID() == "" {
+		o.SetUID(types.UID(fmt.Sprintf("uid-%s-%d", o.GetName(), uidCounter.Add(1))))
+	}
+	return false, nil, nil
+}
+
+var uidCounter atomic.Int64
 
 func (f *fixture) gracefulDelete(action clienttesting.Action) (bool, runtime.Object, error) {
 	if !f.graceful {

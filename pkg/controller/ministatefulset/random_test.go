@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	clienttesting "k8s.io/client-go/testing"
 
 	appsv1alpha1 "github.com/ministatefulset/ministatefulset/pkg/apis/apps/v1alpha1"
@@ -50,7 +51,16 @@ func runRandomSequence(t *testing.T, parallel bool, seed uint64) {
 	if parallel {
 		b.Parallel()
 	}
-	f := newFixture(t, b.Obj())
+	set := b.Obj()
+	set.Spec.UpdateStrategy.RollingUpdate = &appsv1alpha1.RollingUpdateStatefulSetStrategy{
+		MaxUnavailable: ptr(intstr.FromInt(1 + rng.IntN(2))), Partition: ptr(int32(rng.IntN(3)))}
+	// Clean sequences keep their partition, never roll back, and have no user
+	// deletions, failures or API errors: there the revisions must stay sorted, old
+	// below new. (Moving the partition can legitimately unsort them: a pod recreated
+	// at the update revision under partition 0 stays there when a raised partition
+	// makes the next new pod above it start at the current revision, as apps/v1 does.)
+	clean := seed%2 == 0
+	f := newFixture(t, set)
 	f.graceful = true
 	failNext := ""
 	f.kube.PrependReactor("*", "*", func(a clienttesting.Action) (bool, runtime.Object, error) {
@@ -84,11 +94,29 @@ func runRandomSequence(t *testing.T, parallel bool, seed uint64) {
 	}
 
 	for step := range randomSteps {
-		switch r := rng.IntN(100); {
-		case r < 15:
+		r := rng.IntN(100)
+		if clean && ((r >= 20 && r < 26) || (r >= 52 && r < 88 && !(r >= 63 && r < 78))) {
+			r = 99
+		}
+		switch {
+		case r < 12:
 			n := int32(rng.IntN(6))
 			f.scale("web", n)
 			log = append(log, fmt.Sprintf("%d: scale to %d", step, n))
+		case r < 20:
+			// Three images, so sequences roll back to earlier revisions; clean ones
+			// only move forward, since a rollback can turn a pod between two
+			// revisions back into an updated one below older pods.
+			image := []string{"a", "b", "c"}[rng.IntN(3)]
+			if clean {
+				image = fmt.Sprintf("v%d", step)
+			}
+			f.setImage("web", image)
+			log = append(log, fmt.Sprintf("%d: image %s", step, image))
+		case r < 26:
+			n := int32(rng.IntN(5))
+			f.updateSet("web", func(s *appsv1alpha1.MiniStatefulSet) { s.Spec.UpdateStrategy.RollingUpdate.Partition = &n })
+			log = append(log, fmt.Sprintf("%d: partition %d", step, n))
 		case r < 45:
 			if p := pick(); p != nil {
 				f.ready(p.Name)
@@ -105,7 +133,7 @@ func runRandomSequence(t *testing.T, parallel bool, seed uint64) {
 				log = append(log, fmt.Sprintf("%d: %s Failed", step, p.Name))
 			}
 		case r < 63:
-			if p := pick(); p != nil {
+			if p := pick(); p != nil && !clean {
 				f.userDeletePod(p.Name)
 				log = append(log, fmt.Sprintf("%d: user deletes %s", step, p.Name))
 			}
@@ -124,12 +152,19 @@ func runRandomSequence(t *testing.T, parallel bool, seed uint64) {
 		default:
 			log = append(log, fmt.Sprintf("%d: nothing", step))
 		}
+		pre := f.set("web")
 		before := f.pods()
 		f.writes()
 		err := f.sync("web")
 		writes := f.writes()
 		log = append(log, fmt.Sprintf("   pass: %v err=%v", podWrites(writes), err))
-		checkPass(f, fail, before, f.pods(), writes, err)
+		checkPass(f, fail, pre, before, f.pods(), writes, err)
+		if clean && !parallel {
+			// Parallel replaces old pods that are unavailable wherever they are
+			// (v1.37's two-phase update), so sorted revisions are an OrderedReady
+			// property; Parallel's budget is checked by checkUpdateDeletes.
+			checkSortedRevisions(f, fail)
+		}
 	}
 
 	// Liveness: with a cooperative kubelet the set settles at the desired size.
@@ -143,11 +178,12 @@ func runRandomSequence(t *testing.T, parallel bool, seed uint64) {
 				f.ready(p.Name)
 			}
 		}
+		pre := f.set("web")
 		before := f.pods()
 		f.writes()
 		err := f.sync("web")
 		writes := f.writes()
-		checkPass(f, fail, before, f.pods(), writes, err)
+		checkPass(f, fail, pre, before, f.pods(), writes, err)
 	}
 	f.finishTerminations()
 	f.mustSync("web")
@@ -156,15 +192,45 @@ func runRandomSequence(t *testing.T, parallel bool, seed uint64) {
 		fail("did not settle: want %d pods, have %d, status %+v", want, got, st)
 	}
 	for i := range want {
-		if f.pod(podName(f.set("web"), i)) == nil {
-			fail("missing ordinal %d", i)
+		pod := f.pod(podName(f.set("web"), i))
+		if i >= partition(f.set("web")) && pod.Labels[LabelRevision] != st.UpdateRevision {
+			fail("settled, yet %s at or above the partition is at %s, not the update revision %s", pod.Name, pod.Labels[LabelRevision], st.UpdateRevision)
 		}
+	}
+	if partition(f.set("web")) == 0 && st.CurrentRevision != st.UpdateRevision {
+		fail("settled with partition 0, yet currentRevision %s != updateRevision %s", st.CurrentRevision, st.UpdateRevision)
+	}
+}
+
+// checkSortedRevisions: the lowest currentReplicas pods are at the current revision
+// and the highest updatedReplicas at the update revision; no updated pod sits below
+// a pod still at the current revision.
+func checkSortedRevisions(f *fixture, fail func(string, ...any)) {
+	st := f.set("web").Status
+	if st.CurrentRevision == st.UpdateRevision {
+		return
+	}
+	highestCurrent, lowestUpdated := -1, 1<<30
+	for _, p := range f.pods() {
+		if p.DeletionTimestamp != nil {
+			continue
+		}
+		o := ordinalOf(f.set("web"), &p)
+		switch p.Labels[LabelRevision] {
+		case st.CurrentRevision:
+			highestCurrent = max(highestCurrent, o)
+		case st.UpdateRevision:
+			lowestUpdated = min(lowestUpdated, o)
+		}
+	}
+	if lowestUpdated < highestCurrent {
+		fail("revisions out of order: ordinal %d is at the update revision below ordinal %d at the current revision", lowestUpdated, highestCurrent)
 	}
 }
 
 // checkPass asserts what one pass may have done, from the pods before and after it
 // and the writes it made.
-func checkPass(f *fixture, fail func(string, ...any), before, after []corev1.Pod, writes []string, err error) {
+func checkPass(f *fixture, fail func(string, ...any), preSet *appsv1alpha1.MiniStatefulSet, before, after []corev1.Pod, writes []string, err error) {
 	set := f.set("web")
 	start, n := startOrdinal(set), replicaCount(set)
 	inRange := func(name string) bool {
@@ -224,9 +290,11 @@ func checkPass(f *fixture, fail func(string, ...any), before, after []corev1.Pod
 			}
 		}
 	}
+	var forUpdate []string
 	for _, name := range deleted {
 		if inRange(name) {
-			fail("deleted %s, which is in range and not Failed", name)
+			forUpdate = append(forUpdate, name)
+			continue
 		}
 		if !isParallel(set) {
 			if len(deleted) > 1 || len(created) > 0 {
@@ -240,6 +308,17 @@ func checkPass(f *fixture, fail func(string, ...any), before, after []corev1.Pod
 					fail("OrderedReady deleted %s while %s was not healthy", name, podName(set, o))
 				}
 			}
+		}
+	}
+	checkUpdateDeletes(f, fail, preSet, set, pre, forUpdate, created)
+	for _, name := range created {
+		ord := ordinalOf(set, ptr(post[name]))
+		want := set.Status.UpdateRevision
+		if ord < start+partition(set) && preSet.Status.CurrentRevision != "" {
+			want = preSet.Status.CurrentRevision
+		}
+		if got := post[name].Labels[LabelRevision]; got != want {
+			fail("created %s at revision %s, want %s (partition %d)", name, got, want, partition(set))
 		}
 	}
 	if isParallel(set) && err == nil {
@@ -256,6 +335,59 @@ func checkPass(f *fixture, fail func(string, ...any), before, after []corev1.Pod
 			fail("pods %s and %s share ordinal %s", other, p.Name, p.Labels[LabelPodIndex])
 		}
 		seen[p.Labels[LabelPodIndex]] = p.Name
+	}
+}
+
+// checkUpdateDeletes checks the pods a pass deleted to replace them: each was at
+// another revision than the update, at or above the partition, within the
+// maxUnavailable budget; under OrderedReady none was skipped above it.
+func checkUpdateDeletes(f *fixture, fail func(string, ...any), preSet, set *appsv1alpha1.MiniStatefulSet, pre map[string]corev1.Pod, deleted, created []string) {
+	if len(deleted) == 0 {
+		return
+	}
+	if set.Spec.UpdateStrategy.Type == appsv1alpha1.OnDeleteStatefulSetStrategyType {
+		fail("OnDelete deleted %v", deleted)
+	}
+	start, n := startOrdinal(set), replicaCount(set)
+	update := set.Status.UpdateRevision
+	unavailable, availableDeleted := 0, 0
+	for o := start; o < start+n; o++ {
+		p, ok := pre[podName(set, o)]
+		if !ok || !isAvailable(&p, set.Spec.MinReadySeconds, f.clock.Now()) || p.DeletionTimestamp != nil {
+			unavailable++
+		}
+	}
+	isDeleted := map[string]bool{}
+	for _, name := range deleted {
+		isDeleted[name] = true
+		p := pre[name]
+		if p.Labels[LabelRevision] == update {
+			fail("deleted %s for an update though it is at the update revision %s", name, update)
+		}
+		if ordinalOf(set, &p) < start+partition(set) {
+			fail("deleted %s for an update below the partition %d", name, partition(set))
+		}
+		if isAvailable(&p, set.Spec.MinReadySeconds, f.clock.Now()) {
+			availableDeleted++
+		}
+	}
+	budget := maxUnavailable(set) - unavailable
+	if availableDeleted > max(budget, 0) {
+		fail("deleted %d available pods for the update with %d already unavailable and maxUnavailable %d", availableDeleted, unavailable, maxUnavailable(set))
+	}
+	if !isParallel(set) {
+		if len(created) > 0 {
+			fail("OrderedReady created %v and updated %v in one pass", created, deleted)
+		}
+		lowest := start + n
+		for _, name := range deleted {
+			lowest = min(lowest, ordinalOf(set, ptr(pre[name])))
+		}
+		for o := lowest; o < start+n; o++ {
+			if p, ok := pre[podName(set, o)]; ok && !isDeleted[p.Name] && p.DeletionTimestamp == nil && p.Labels[LabelRevision] != update {
+				fail("OrderedReady skipped outdated %s above the updated %v", p.Name, deleted)
+			}
+		}
 	}
 }
 
