@@ -380,3 +380,21 @@ func TestStaleClaimHoldsCreationBack(t *testing.T) {
 	f.mustSync("web")
 	assert.Equal(t, []string{"create persistentvolumeclaims data-web-0", "create pods web-0"}, podWrites(f.writes()))
 }
+
+// TestPartitionCountsFromStart: as in v1.37's code, the partition is an index from
+// ordinals.start, not an ordinal: with start 5 and partition 1, pod 5 stays.
+func TestPartitionCountsFromStart(t *testing.T) {
+	f := newFixture(t, newSet("web").Replicas(3).Start(5).Obj())
+	f.graceful = true
+	f.settle("web")
+	old := f.set("web").Status.UpdateRevision
+	f.updateSet("web", func(s *appsv1alpha1.MiniStatefulSet) {
+		s.Spec.UpdateStrategy.RollingUpdate = &appsv1alpha1.RollingUpdateStatefulSetStrategy{Partition: ptr(int32(1))}
+		s.Spec.Template.Spec.Containers[0].Image = "nginx:2"
+	})
+	f.settle("web")
+	update := f.set("web").Status.UpdateRevision
+	assert.Equal(t, old, f.revisionOf("web-5"))
+	assert.Equal(t, update, f.revisionOf("web-6"))
+	assert.Equal(t, update, f.revisionOf("web-7"))
+}
