@@ -20,6 +20,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -497,39 +498,42 @@ func (e *env) createService(name string) {
 	}
 }
 
-// scale changes replicas through the scale subresource, as kubectl scale does,
-// re-reading on a conflict with a status write.
+// scale changes replicas through the scale subresource, as kubectl scale does.
 func (e *env) scale(name string, replicas int32) {
 	e.t.Helper()
 	sets := msts.AppsV1alpha1().MiniStatefulSets(e.ns)
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		sc, err := sets.GetScale(e.ctx, name, metav1.GetOptions{})
-		if err != nil {
+	e.scaleThrough("MiniStatefulSet "+name, replicas,
+		func() (*autoscalingv1.Scale, error) { return sets.GetScale(e.ctx, name, metav1.GetOptions{}) },
+		func(sc *autoscalingv1.Scale) error {
+			_, err := sets.UpdateScale(e.ctx, name, sc, metav1.UpdateOptions{})
 			return err
-		}
-		sc.Spec.Replicas = replicas
-		_, err = sets.UpdateScale(e.ctx, name, sc, metav1.UpdateOptions{})
-		return err
-	})
-	if err != nil {
-		e.t.Fatalf("scaling %s to %d: %v", name, replicas, err)
-	}
+		})
 }
 
 func (e *env) scaleStatefulSet(name string, replicas int32) {
 	e.t.Helper()
 	sets := kube.AppsV1().StatefulSets(e.ns)
+	e.scaleThrough("StatefulSet "+name, replicas,
+		func() (*autoscalingv1.Scale, error) { return sets.GetScale(e.ctx, name, metav1.GetOptions{}) },
+		func(sc *autoscalingv1.Scale) error {
+			_, err := sets.UpdateScale(e.ctx, name, sc, metav1.UpdateOptions{})
+			return err
+		})
+}
+
+// scaleThrough writes a scale, re-reading it on a conflict with a status write.
+func (e *env) scaleThrough(what string, replicas int32, get func() (*autoscalingv1.Scale, error), update func(*autoscalingv1.Scale) error) {
+	e.t.Helper()
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		sc, err := sets.GetScale(e.ctx, name, metav1.GetOptions{})
+		sc, err := get()
 		if err != nil {
 			return err
 		}
 		sc.Spec.Replicas = replicas
-		_, err = sets.UpdateScale(e.ctx, name, sc, metav1.UpdateOptions{})
-		return err
+		return update(sc)
 	})
 	if err != nil {
-		e.t.Fatalf("scaling StatefulSet %s to %d: %v", name, replicas, err)
+		e.t.Fatalf("scaling %s to %d: %v", what, replicas, err)
 	}
 }
 

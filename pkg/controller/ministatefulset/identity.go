@@ -216,7 +216,6 @@ func validateSpec(set *appsv1alpha1.MiniStatefulSet) (labels.Selector, string) {
 
 // Pod health predicates.
 
-func isCreated(pod *corev1.Pod) bool     { return pod != nil }
 func isTerminating(pod *corev1.Pod) bool { return pod.DeletionTimestamp != nil }
 func isFailed(pod *corev1.Pod) bool      { return pod.Status.Phase == corev1.PodFailed }
 func isSucceeded(pod *corev1.Pod) bool   { return pod.Status.Phase == corev1.PodSucceeded }

@@ -23,17 +23,23 @@ func (f *fixture) setImage(name, image string) {
 
 func (f *fixture) revisionOf(pod string) string { return f.pod(pod).Labels[LabelRevision] }
 
+// kubeletStep plays a cooperative kubelet once: terminations finish and every pod
+// becomes Running and Ready.
+func (f *fixture) kubeletStep() {
+	f.finishTerminations()
+	for _, p := range f.pods() {
+		if !isRunningAndReady(&p) {
+			f.ready(p.Name)
+		}
+	}
+}
+
 // settle plays a cooperative kubelet: finishes terminations, makes every pod Ready,
 // and runs passes until a pass writes nothing (bounded).
 func (f *fixture) settle(name string) {
 	f.t.Helper()
 	for range 50 {
-		f.finishTerminations()
-		for _, p := range f.pods() {
-			if !isRunningAndReady(&p) {
-				f.ready(p.Name)
-			}
-		}
+		f.kubeletStep()
 		f.writes()
 		f.mustSync(name)
 		if len(f.writes()) == 0 && len(f.podNames()) > 0 {
@@ -64,12 +70,7 @@ func (f *fixture) rolloutOrder(name string) [][]string {
 		if st.CurrentRevision == st.UpdateRevision && int(st.UpdatedReplicas) == replicaCount(f.set(name)) {
 			return order
 		}
-		f.finishTerminations()
-		for _, p := range f.pods() {
-			if !isRunningAndReady(&p) {
-				f.ready(p.Name)
-			}
-		}
+		f.kubeletStep()
 	}
 	f.t.Fatalf("rollout did not finish: %v", f.set(name).Status)
 	return nil
@@ -278,12 +279,7 @@ func TestStartOrdinal(t *testing.T) {
 	for range 20 {
 		f.mustSync("web")
 		writes = append(writes, podWrites(f.writes())...)
-		f.finishTerminations()
-		for _, p := range f.pods() {
-			if !isRunningAndReady(&p) {
-				f.ready(p.Name)
-			}
-		}
+		f.kubeletStep()
 	}
 	assert.Equal(t, []string{"web-0", "web-1"}, f.podNames())
 	assert.Equal(t, []string{"create pods web-0", "create pods web-1", "delete pods web-6", "delete pods web-5"}, writes,
