@@ -27,6 +27,7 @@ import (
 // the Service name resolves to every pod, and that when a pod is replaced its name
 // follows the new pod.
 func TestStableDNSPerPod(t *testing.T) {
+	requireKwok(t)
 	e := newEnv(t, "dns")
 	e.createSet("redis", statefulSpec("redis", 3, nil, false))
 	e.waitReady("redis-0", "redis-1", "redis-2")
@@ -75,6 +76,7 @@ func TestStableDNSPerPod(t *testing.T) {
 // volume), and that deleting the MiniStatefulSet lets the garbage collector remove
 // its pods through their ownerReferences while the claims are kept.
 func TestClaimPerPodSurvives(t *testing.T) {
+	requireKwok(t)
 	e := newEnv(t, "pvc")
 	set := e.createSet("redis", statefulSpec("redis", 3, nil, true))
 	e.waitReady("redis-0", "redis-1", "redis-2")
@@ -147,6 +149,7 @@ func TestClaimPerPodSurvives(t *testing.T) {
 // and both create (0,1,2, each after the previous is Ready) and delete (2,1) in the
 // same order.
 func TestSideBySideWithBuiltInStatefulSet(t *testing.T) {
+	requireKwok(t)
 	e := newEnv(t, "side")
 	specFor := func(name string) appsv1.StatefulSetSpec {
 		spec := statefulSpec(name, 3, map[string]string{deleteDelay: "1s"}, false)
