@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/util/retry"
 
 	appsv1alpha1 "github.com/ministatefulset/ministatefulset/pkg/apis/apps/v1alpha1"
 )
@@ -93,12 +94,21 @@ func TestAdmissionRejectsBadSpecs(t *testing.T) {
 		{"volumeClaimTemplates", func(s *appsv1alpha1.MiniStatefulSet) { s.Spec.VolumeClaimTemplates[0].Name = "other" }, "spec.volumeClaimTemplates is immutable"},
 		{"podManagementPolicy", func(s *appsv1alpha1.MiniStatefulSet) { s.Spec.PodManagementPolicy = appsv1alpha1.ParallelPodManagement }, "spec.podManagementPolicy is immutable"},
 	}
+	// update re-reads the set when the controller's status write got in between.
+	update := func(mut func(*appsv1alpha1.MiniStatefulSet)) error {
+		return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			cur, err := msts.AppsV1alpha1().MiniStatefulSets(e.ns).Get(e.ctx, "redis", metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			mut(cur)
+			_, err = msts.AppsV1alpha1().MiniStatefulSets(e.ns).Update(e.ctx, cur, metav1.UpdateOptions{})
+			return err
+		})
+	}
 	for _, tc := range immutable {
 		t.Run("immutable "+tc.name, func(t *testing.T) {
-			cur, err := msts.AppsV1alpha1().MiniStatefulSets(e.ns).Get(e.ctx, "redis", metav1.GetOptions{})
-			require.NoError(t, err)
-			tc.mut(cur)
-			_, err = msts.AppsV1alpha1().MiniStatefulSets(e.ns).Update(e.ctx, cur, metav1.UpdateOptions{})
+			err := update(tc.mut)
 			require.Error(t, err, "the API server accepted a change of %s", tc.name)
 			assert.Contains(t, err.Error(), tc.want)
 		})
@@ -111,12 +121,10 @@ func TestAdmissionRejectsBadSpecs(t *testing.T) {
 		require.NoError(t, err)
 	})
 	t.Run("mutable fields still change", func(t *testing.T) {
-		cur, err := msts.AppsV1alpha1().MiniStatefulSets(e.ns).Get(e.ctx, "redis", metav1.GetOptions{})
-		require.NoError(t, err)
-		cur.Spec.Replicas = ptr(int32(1))
-		cur.Spec.MinReadySeconds = 1
-		cur.Spec.Template.Spec.Containers[0].Image = "redis:8"
-		_, err = msts.AppsV1alpha1().MiniStatefulSets(e.ns).Update(e.ctx, cur, metav1.UpdateOptions{})
-		require.NoError(t, err)
+		require.NoError(t, update(func(cur *appsv1alpha1.MiniStatefulSet) {
+			cur.Spec.Replicas = ptr(int32(1))
+			cur.Spec.MinReadySeconds = 1
+			cur.Spec.Template.Spec.Containers[0].Image = "redis:8"
+		}))
 	})
 }
