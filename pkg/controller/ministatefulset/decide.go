@@ -113,6 +113,9 @@ func decide(s *snapshot) plan {
 
 	replicas := make([]*corev1.Pod, n)
 	var condemned []*corev1.Pod
+	// firstUnhealthy is the lowest pod that is not available (Ready for
+	// minReadySeconds) or is terminating: the one pod scale-down may remove while
+	// unhealthy, since nothing below it waits on it.
 	var firstUnhealthy *corev1.Pod
 	for _, pod := range s.pods {
 		ord := ordinalOf(set, pod)
@@ -121,7 +124,7 @@ func decide(s *snapshot) plan {
 		} else {
 			condemned = append(condemned, pod)
 		}
-		if !isHealthy(pod) && (firstUnhealthy == nil || ord < ordinalOf(set, firstUnhealthy)) {
+		if (!isAvailable(pod, minReady, s.now) || isTerminating(pod)) && (firstUnhealthy == nil || ord < ordinalOf(set, firstUnhealthy)) {
 			firstUnhealthy = pod
 		}
 	}
@@ -223,7 +226,11 @@ func decide(s *snapshot) plan {
 		}
 		if monotonic && pod != firstUnhealthy {
 			if !isRunningAndReady(pod) {
-				p.waitFor(WaitReady, "waiting for %s to be Running and Ready before deleting %s", firstUnhealthy.Name, pod.Name)
+				what := "be Running and Ready"
+				if isRunningAndReady(firstUnhealthy) && !isTerminating(firstUnhealthy) {
+					what = fmt.Sprintf("be Ready for %ds (minReadySeconds)", minReady)
+				}
+				p.waitFor(WaitReady, "waiting for %s to %s before deleting %s", firstUnhealthy.Name, what, pod.Name)
 				return p
 			}
 			if left := availableIn(pod, minReady, s.now); left > 0 {

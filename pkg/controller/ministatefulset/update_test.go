@@ -394,3 +394,27 @@ func TestPartitionCountsFromStart(t *testing.T) {
 	assert.Equal(t, update, f.revisionOf("web-6"))
 	assert.Equal(t, update, f.revisionOf("web-7"))
 }
+
+// TestScaleDownWaitsForALowerPodStillBecomingAvailable: with minReadySeconds, a
+// condemned pod that is Ready but not yet available counts as unhealthy, so an
+// unready pod above it is not deleted ahead of it (v1.37 picks the first
+// unavailable pod, not the first unready one).
+func TestScaleDownWaitsForALowerPodStillBecomingAvailable(t *testing.T) {
+	f := newFixture(t, newSet("web").Replicas(3).MinReady(30).Obj())
+	f.graceful = true
+	for range 3 {
+		f.mustSync("web")
+		f.ready(f.podNames()[len(f.podNames())-1])
+		f.clock.Step(31 * time.Second)
+	}
+	f.scale("web", 1)
+	f.ready("web-1")
+	f.unready("web-2")
+	f.writes()
+	f.mustSync("web")
+	assert.Empty(t, podWrites(f.writes()), "web-2 is unready and web-1 below it is not yet available")
+	assert.Contains(t, f.condition("web", appsv1alpha1.ConditionWaiting).Message, "waiting for web-1 to be Ready for 30s (minReadySeconds) before deleting web-2")
+	f.clock.Step(31 * time.Second)
+	f.mustSync("web")
+	assert.Equal(t, []string{"delete pods web-2"}, podWrites(f.writes()), "web-2 is now the first unhealthy pod and may go")
+}
