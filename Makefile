@@ -97,7 +97,7 @@ run: build cluster-up ## The main job: local cluster, the redis example, and the
 	echo "  kubectl get msts,pods,pvc -o wide          # redis-0, then redis-1, then redis-2"; \
 	echo "  kubectl describe msts redis                 # the Waiting condition and the events"; \
 	echo "  kubectl scale msts/redis --replicas=5"; \
-	echo "  dig @127.0.0.1 -p $(DNS_PORT) redis-0.redis.default.svc.cluster.local   # per-pod DNS"; \
+	echo "  dig @127.0.0.1 -p $(DNS_PORT) redis-0.redis.default.svc.cluster.local   # per-pod DNS (dig: Debian dnsutils)"; \
 	echo "Ctrl-C stops the controller; 'make cluster-down' stops the cluster."; echo
 	$(BIN)/ministatefulset-controller --kubeconfig $(CLUSTER_KUBECONFIG) -v=2
 
