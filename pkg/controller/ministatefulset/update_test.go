@@ -418,3 +418,24 @@ func TestScaleDownWaitsForALowerPodStillBecomingAvailable(t *testing.T) {
 	f.mustSync("web")
 	assert.Equal(t, []string{"delete pods web-2"}, podWrites(f.writes()), "web-2 is now the first unhealthy pod and may go")
 }
+
+// TestOrphanRevisionIsAdopted: a ControllerRevision of the set's template left
+// without an owner (say, by a set deleted with --cascade=orphan) is adopted and
+// re-used rather than created again.
+func TestOrphanRevisionIsAdopted(t *testing.T) {
+	set := newSet("web").Obj()
+	rev, err := newRevision(set, 1)
+	require.NoError(t, err)
+	rev.OwnerReferences = nil
+	f := newFixture(t, set, rev)
+	f.mustSync("web")
+	w := f.writes()
+	assert.Contains(t, w, "patch controllerrevisions "+rev.Name)
+	assert.NotContains(t, w, "create controllerrevisions "+rev.Name)
+	revs := f.revisions()
+	require.Len(t, revs, 1)
+	ref := metav1.GetControllerOf(&revs[0])
+	require.NotNil(t, ref, "adopted")
+	assert.Equal(t, set.UID, ref.UID)
+	assert.Equal(t, rev.Name, f.set("web").Status.UpdateRevision)
+}
