@@ -43,7 +43,7 @@ func (ctl *setControl) syncSet(ctx context.Context, set *appsv1alpha1.MiniStatef
 
 	selector, invalid := validateSpec(set)
 	if invalid != "" {
-		return 0, ctl.rejectSpec(ctx, set, selector, pods, invalid, now)
+		return 0, ctl.rejectSpec(ctx, set, invalid, now)
 	}
 	if set.DeletionTimestamp != nil {
 		// The garbage collector removes the pods; only report what is left.
@@ -110,7 +110,7 @@ func (ctl *setControl) do(ctx context.Context, set *appsv1alpha1.MiniStatefulSet
 // rejectSpec reports a spec the controller cannot act on: a Warning event the first
 // time, the InvalidSpec condition, and an error so the key is retried with backoff.
 // Nothing is created or deleted.
-func (ctl *setControl) rejectSpec(ctx context.Context, set *appsv1alpha1.MiniStatefulSet, selector interface{ String() string }, pods []*corev1.Pod, message string, now time.Time) error {
+func (ctl *setControl) rejectSpec(ctx context.Context, set *appsv1alpha1.MiniStatefulSet, message string, now time.Time) error {
 	if c := findCondition(&set.Status, appsv1alpha1.ConditionInvalidSpec); c == nil || c.Message != message || c.Status != corev1.ConditionTrue {
 		ctl.recorder.Event(set, corev1.EventTypeWarning, ReasonInvalidSpec, message)
 	}

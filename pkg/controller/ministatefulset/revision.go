@@ -1,6 +1,7 @@
 package ministatefulset
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -87,9 +88,19 @@ func newRevision(set *appsv1alpha1.MiniStatefulSet, number int64) (*appsv1.Contr
 
 // sameTemplate reports whether two revisions hold equal templates.
 func sameTemplate(a, b *appsv1.ControllerRevision) bool {
-	ta, errA := templateOf(a)
-	tb, errB := templateOf(b)
-	return errA == nil && errB == nil && apiequality.Semantic.DeepEqual(ta, tb)
+	tb, err := templateOf(b)
+	return err == nil && holdsTemplate(a, b.Data.Raw, tb)
+}
+
+// holdsTemplate reports whether rev holds the template whose revision data is raw
+// and whose decoded form is tmpl. Revisions this controller wrote hold exactly the
+// bytes revisionData makes, so equal bytes settle it without decoding.
+func holdsTemplate(rev *appsv1.ControllerRevision, raw []byte, tmpl *corev1.PodTemplateSpec) bool {
+	if bytes.Equal(rev.Data.Raw, raw) {
+		return true
+	}
+	t, err := templateOf(rev)
+	return err == nil && apiequality.Semantic.DeepEqual(t, tmpl)
 }
 
 // revisionPlan is what the revisions of a set need before pods can be made.
@@ -113,8 +124,12 @@ func planRevisions(set *appsv1alpha1.MiniStatefulSet, revisions []*appsv1.Contro
 	if err != nil {
 		return p, err
 	}
+	wanted, err := templateOf(candidate)
+	if err != nil {
+		return p, err
+	}
 	for i := len(revisions) - 1; i >= 0; i-- {
-		if sameTemplate(revisions[i], candidate) {
+		if holdsTemplate(revisions[i], candidate.Data.Raw, wanted) {
 			p.update = revisions[i]
 			break
 		}

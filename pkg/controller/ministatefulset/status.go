@@ -7,6 +7,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/util/retry"
@@ -150,8 +151,8 @@ func (u realStatusUpdater) UpdateStatus(ctx context.Context, set *appsv1alpha1.M
 	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		toWrite.Status = *status
 		_, err := sets.UpdateStatus(ctx, toWrite, metav1.UpdateOptions{FieldManager: FieldManager})
-		if err == nil {
-			return nil
+		if !apierrors.IsConflict(err) {
+			return err
 		}
 		fresh, getErr := sets.Get(ctx, set.Name, metav1.GetOptions{})
 		if getErr != nil {
