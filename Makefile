@@ -12,10 +12,14 @@ KUBECONFIG ?= $(HOME)/.kube/config
 KUBECTL  := $(CURDIR)/.cache/bin/kubectl
 
 # The local test cluster (test/cluster): kwok nodes around a real v1.37.2 control plane.
-CLUSTER_DIR := $(CURDIR)/.cache/cluster
+# CLUSTER_DIR, CLUSTER_NAME and DNS_PORT may be set to run a second cluster beside the first.
+CLUSTER_DIR ?= $(CURDIR)/.cache/cluster
+CLUSTER_NAME ?= msts-e2e
+export MSTS_CLUSTER_DIR := $(CLUSTER_DIR)
+export MSTS_CLUSTER_NAME := $(CLUSTER_NAME)
 CLUSTER_KUBECONFIG := $(CLUSTER_DIR)/kubeconfig
 DNS_PORT ?= 15353
-E2E_ARTIFACTS := $(CURDIR)/.cache/e2e
+E2E_ARTIFACTS ?= $(CURDIR)/.cache/e2e
 E2E_FLAGS ?= -v
 CLUSTER_BINS := etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok kwokctl coredns
 

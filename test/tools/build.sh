@@ -8,19 +8,24 @@
 #   --force   rebuild even if the stamp says the binary is up to date
 #   --list    print "NAME VERSION PACKAGE MODULE-DIR" for every binary and exit
 # Env:
-#   MSTS_BIN_DIR  output directory (default: <repo>/.cache/bin)
+#   MSTS_BIN_DIR      output directory (default: <repo>/.cache/bin)
+#   MSTS_TOOLS_CACHE  where built binaries are kept across clones, one file per
+#                     binary and stamp (default: ${XDG_CACHE_HOME:-~/.cache}/ministatefulset/tools)
 #
 # Each tool family lives in its own Go module under test/tools/<dir>/ (their
 # dependency graphs conflict: Kubernetes v1.37 pins etcd v3.7 libraries and
 # kwok v0.8.0 pins k8s.io/* v0.36). The pinned version is the one in that
 # go.mod. A binary is rebuilt only when the hash of its module's go.mod +
-# go.sum, this script, the package path and the Go version changes.
+# go.sum, this script, the package path and the Go version changes. Built
+# binaries are kept in MSTS_TOOLS_CACHE under their stamp, so a fresh clone (CI
+# clones afresh every run) links them into its bin dir instead of rebuilding.
 set -euo pipefail
 
 TOOLS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "${TOOLS_DIR}/../.." && pwd)"
 BIN_DIR="${MSTS_BIN_DIR:-${REPO_ROOT}/.cache/bin}"
 STAMP_DIR="${BIN_DIR}/.stamps"
+TOOLS_CACHE="${MSTS_TOOLS_CACHE:-${XDG_CACHE_HOME:-${HOME}/.cache}/ministatefulset/tools}"
 SELF="${TOOLS_DIR}/$(basename "${BASH_SOURCE[0]}")"
 
 # name | module dir | package | module whose version is the binary's version | ldflags flavour
@@ -138,7 +143,17 @@ if [[ ${LIST} == 1 ]]; then
   exit 0
 fi
 
-mkdir -p "${BIN_DIR}" "${STAMP_DIR}"
+mkdir -p "${BIN_DIR}" "${STAMP_DIR}" "${TOOLS_CACHE}"
+
+# install_from_cache NAME STAMP: put the cached build of NAME at STAMP into the
+# bin dir (a hard link where the file systems allow, else a copy).
+install_from_cache() {
+  local cached="${TOOLS_CACHE}/$1-$2" out="${BIN_DIR}/$1"
+  [[ -x "${cached}" && -f "${cached}.version" ]] || return 1
+  rm -f "${out}"
+  ln "${cached}" "${out}" 2>/dev/null || cp "${cached}" "${out}" || return 1
+  printf '%s\n%s\n' "$2" "$(cat "${cached}.version")" >"${STAMP_DIR}/$1"
+}
 
 export CGO_ENABLED=0
 total_start=$(date +%s)
@@ -157,6 +172,10 @@ for t in "${TOOLS[@]}"; do
     log "${name} $(sed -n 2p "${stamp_file}") is up to date"
     continue
   fi
+  if [[ ${FORCE} == 0 ]] && install_from_cache "${name}" "${want_stamp}"; then
+    log "${name} $(sed -n 2p "${stamp_file}") taken from ${TOOLS_CACHE}"
+    continue
+  fi
 
   version="$(module_version "${dir}" "${vmod}")" || die "cannot resolve version of ${vmod} in test/tools/${dir}"
   flags="$(ldflags_for "${flavour}" "${dir}" "${vmod}" "${version}")"
@@ -168,8 +187,13 @@ for t in "${TOOLS[@]}"; do
     rm -f "${tmp}"
     die "building ${name} ${version} FAILED after $(( $(date +%s) - start ))s"
   fi
-  mv -f "${tmp}" "${out}"
-  printf '%s\n%s\n' "${want_stamp}" "${version}" >"${stamp_file}"
+  cached="${TOOLS_CACHE}/${name}-${want_stamp}"
+  mv -f "${tmp}" "${cached}.tmp.$$"
+  printf '%s\n' "${version}" >"${cached}.version"
+  mv -f "${cached}.tmp.$$" "${cached}"
+  # Older builds of this binary are of no further use.
+  find "${TOOLS_CACHE}" -maxdepth 1 -name "${name}-*" ! -name "${name}-${want_stamp}*" -delete
+  install_from_cache "${name}" "${want_stamp}" || die "installing ${name} from ${TOOLS_CACHE}"
   log "building ${name} ${version} ... done in $(( $(date +%s) - start ))s"
   built=$((built + 1))
 done
