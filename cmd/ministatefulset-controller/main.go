@@ -23,7 +23,6 @@ import (
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
-	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/klog/v2"
@@ -140,7 +139,11 @@ func runController(ctx context.Context, o *options) error {
 	defer broadcaster.Shutdown()
 	recorder := broadcaster.NewRecorder(scheme, corev1.EventSource{Component: controller.ControllerName})
 
-	start := func(ctx context.Context) error {
+	start := func(ctx, abort context.Context) error {
+		// The informers stop with the controller: at the end of the drain, or at once
+		// when it is aborted.
+		runCtx, stopInformers := context.WithCancel(abort)
+		defer stopInformers()
 		kubeInformers := informers.NewSharedInformerFactory(kubeClient, o.resync)
 		setInformers := mstsinformers.NewSharedInformerFactory(client, o.resync)
 		c, err := controller.NewController(ctx, kubeClient, client,
@@ -152,44 +155,23 @@ func runController(ctx context.Context, o *options) error {
 		if err != nil {
 			return err
 		}
-		kubeInformers.Start(ctx.Done())
-		setInformers.Start(ctx.Done())
+		kubeInformers.Start(runCtx.Done())
+		setInformers.Start(runCtx.Done())
 		defer kubeInformers.Shutdown()
 		defer setInformers.Shutdown()
-		return c.Run(ctx, o.workers)
+		defer stopInformers() // before the Shutdowns, which wait for the informers to stop
+		return c.Run(ctx, abort, o.workers)
 	}
 	if !o.leaderElect {
-		return start(ctx)
+		return start(ctx, context.Background())
 	}
-	return leaderElect(ctx, o, kubeClient, start)
-}
-
-// leaderElect runs start while this process holds the Lease.
-func leaderElect(ctx context.Context, o *options, kubeClient kubernetes.Interface, start func(context.Context) error) error {
 	host, _ := os.Hostname()
-	id := host + "_" + string(uuid.NewUUID())
 	lock, err := resourcelock.New(resourcelock.LeasesResourceLock, o.leaderNamespace, controller.ControllerName,
-		kubeClient.CoreV1(), kubeClient.CoordinationV1(), resourcelock.ResourceLockConfig{Identity: id})
+		kubeClient.CoreV1(), kubeClient.CoordinationV1(), resourcelock.ResourceLockConfig{Identity: host + "_" + string(uuid.NewUUID())})
 	if err != nil {
 		return err
 	}
-	var runErr error
-	leaderelection.RunOrDie(ctx, leaderelection.LeaderElectionConfig{
-		Lock:            lock,
-		LeaseDuration:   o.leaseDuration,
-		RenewDeadline:   o.renewDeadline,
-		RetryPeriod:     o.retryPeriod,
-		ReleaseOnCancel: true,
-		Name:            controller.ControllerName,
-		Callbacks: leaderelection.LeaderCallbacks{
-			OnStartedLeading: func(ctx context.Context) { runErr = start(ctx) },
-			OnStoppedLeading: func() { klog.FromContext(ctx).Info("Stopped leading", "identity", id) },
-		},
-	})
-	if runErr == nil && ctx.Err() == nil {
-		return errors.New("lost the leader election Lease")
-	}
-	return runErr
+	return leaderElect(ctx, lock, leaseTimes{o.leaseDuration, o.renewDeadline, o.retryPeriod}, start)
 }
 
 func serveHealth(ctx context.Context, addr string) {

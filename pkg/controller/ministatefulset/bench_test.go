@@ -21,15 +21,15 @@ func BenchmarkDecide(b *testing.B) {
 			}
 			tmpl, _ := templateOf(rev)
 			now := time.Now()
-			snap := &snapshot{set: set, current: rev, update: rev, currentTemplate: tmpl, updateTemplate: tmpl, now: now,
-				claims: map[string]*corev1.PersistentVolumeClaim{}}
+			claims := map[string]*corev1.PersistentVolumeClaim{}
+			snap := &snapshot{set: set, current: rev, update: rev, currentTemplate: tmpl, updateTemplate: tmpl, now: now, claim: claimsIn(claims)}
 			for i := range n {
 				pod := newPod(set, tmpl, rev.Name, i)
 				pod.Status.Phase = corev1.PodRunning
 				pod.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: metav1.NewTime(now.Add(-time.Hour))}}
 				snap.pods = append(snap.pods, pod)
 				for name, c := range newClaims(set, i) {
-					snap.claims[name] = c
+					claims[name] = c
 				}
 			}
 			b.ReportAllocs()

@@ -46,6 +46,7 @@ const (
 	WaitAvailable   = "WaitingForAvailable"
 	WaitTermination = "WaitingForTermination"
 	WaitClaim       = "WaitingForClaim"
+	WaitNameTaken   = "WaitingForName"
 	WaitProgressing = "Progressing"
 	WaitSettled     = "Settled"
 	WaitInvalidSpec = "InvalidSpec"

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -23,6 +24,11 @@ import (
 // requeues it with backoff, so a bad spec never becomes a hot loop.
 var errInvalidSpec = errors.New("invalid spec")
 
+// errWaiting marks a pass that waits for something whose event may wake no set (a
+// claim or pod of an earlier owner going away): the worker retries it with backoff,
+// so the wait ends even if no event comes.
+var errWaiting = errors.New("waiting")
+
 // setControl runs one pass for one set: revisions, the decided writes, status,
 // history. It reaches the API only through its seams.
 type setControl struct {
@@ -34,10 +40,11 @@ type setControl struct {
 }
 
 // syncSet runs a pass over a set whose pods were already adopted: pods are the set's
-// own members, claims the existing claims of its ordinals by name, revisions those it
-// owns. It returns when the set wants another pass even if nothing changes.
+// own members, claims finds the existing claims of its namespace by name, revisions
+// are those it owns. It returns when the set wants another pass even if nothing
+// changes.
 func (ctl *setControl) syncSet(ctx context.Context, set *appsv1alpha1.MiniStatefulSet, pods []*corev1.Pod,
-	claims map[string]*corev1.PersistentVolumeClaim, revisions []*appsv1.ControllerRevision) (time.Duration, error) {
+	claims claimGetter, revisions []*appsv1.ControllerRevision) (time.Duration, error) {
 	logger := klog.FromContext(ctx)
 	now := ctl.clock.Now()
 
@@ -58,7 +65,7 @@ func (ctl *setControl) syncSet(ctx context.Context, set *appsv1alpha1.MiniStatef
 	if err := ctl.applyRevisions(ctx, set, &rp); err != nil {
 		return 0, err
 	}
-	snap := &snapshot{set: set, pods: pods, claims: claims, current: rp.current, update: rp.update, now: now}
+	snap := &snapshot{set: set, pods: pods, claim: claims, current: rp.current, update: rp.update, now: now}
 	if snap.updateTemplate, err = templateOf(rp.update); err != nil {
 		return 0, err
 	}
@@ -78,7 +85,11 @@ func (ctl *setControl) syncSet(ctx context.Context, set *appsv1alpha1.MiniStatef
 	st := computeStatus(set, selector, pods, rp.current.Name, rp.update.Name, now)
 	removeCondition(&st, appsv1alpha1.ConditionInvalidSpec)
 	waitingCondition(&st, set, p, pods, now)
-	if execErr != nil {
+	var taken *nameTakenError
+	switch {
+	case errors.As(execErr, &taken):
+		setCondition(&st, appsv1alpha1.ConditionWaiting, corev1.ConditionTrue, WaitNameTaken, taken.wait(), now)
+	case execErr != nil:
 		setCondition(&st, appsv1alpha1.ConditionWaiting, corev1.ConditionTrue, WaitProgressing,
 			fmt.Sprintf("retrying after an API error: %v", execErr), now)
 	}
@@ -87,7 +98,13 @@ func (ctl *setControl) syncSet(ctx context.Context, set *appsv1alpha1.MiniStatef
 	if execErr == nil && statusErr == nil {
 		ctl.pruneHistory(ctx, set, revisions, pods, st.CurrentRevision, st.UpdateRevision)
 	}
-	return p.requeueAfter, errors.Join(execErr, statusErr)
+	if err := errors.Join(execErr, statusErr); err != nil {
+		return 0, err
+	}
+	if p.backoff {
+		return 0, fmt.Errorf("%w: %s", errWaiting, p.wait.message)
+	}
+	return p.requeueAfter, nil
 }
 
 // do carries out one action through the seams.
@@ -219,19 +236,48 @@ func slowStart(ctx context.Context, actions []action, do func(context.Context, a
 		errs := make([]error, size)
 		var wg sync.WaitGroup
 		for i := range size {
-			wg.Go(func() { errs[i] = do(ctx, actions[i]) })
+			wg.Go(func() { errs[i] = recovered(func() error { return do(ctx, actions[i]) }) })
 		}
 		wg.Wait()
-		var failed []string
+		var failed []error
 		for _, err := range errs {
 			if err != nil {
-				failed = append(failed, err.Error())
+				failed = append(failed, err)
 			}
 		}
 		if len(failed) > 0 {
-			return fmt.Errorf("%d of %d writes failed: %s", len(failed), size, strings.Join(failed, "; "))
+			return &batchError{failed: failed, of: size}
 		}
 		actions = actions[size:]
 	}
 	return nil
+}
+
+// batchError is the failures of one Parallel burst. It unwraps to each of them, so a
+// name taken in a burst is seen as such.
+type batchError struct {
+	failed []error
+	of     int
+}
+
+func (e *batchError) Error() string {
+	msgs := make([]string, len(e.failed))
+	for i, err := range e.failed {
+		msgs[i] = err.Error()
+	}
+	return fmt.Sprintf("%d of %d writes failed: %s", len(e.failed), e.of, strings.Join(msgs, "; "))
+}
+
+func (e *batchError) Unwrap() []error { return e.failed }
+
+// recovered runs fn and turns a panic into an error: a bug met by one set's pass
+// fails that pass, which is retried with backoff, and never the process that serves
+// every other set.
+func recovered(fn func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic: %v\n%s", r, debug.Stack())
+		}
+	}()
+	return fn()
 }

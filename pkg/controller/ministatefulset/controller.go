@@ -95,18 +95,10 @@ func NewController(ctx context.Context, kubeClient kubernetes.Interface, client 
 		inf cache.SharedIndexInformer
 		h   cache.ResourceEventHandlerFuncs
 	}{
-		{setInformer.Informer(), cache.ResourceEventHandlerFuncs{
-			AddFunc:    func(obj any) { c.enqueue(obj) },
-			UpdateFunc: func(old, cur any) { c.enqueueChanged(old, cur) },
-			DeleteFunc: func(obj any) { c.enqueue(obj) },
-		}},
-		{podInformer.Informer(), c.ownedHandlers(ctx)},
-		{revInformer.Informer(), c.ownedHandlers(ctx)},
-		{claimInformer.Informer(), cache.ResourceEventHandlerFuncs{
-			AddFunc:    func(obj any) { c.enqueueForClaim(ctx, obj) },
-			UpdateFunc: func(old, cur any) { c.enqueueForClaim(ctx, cur) },
-			DeleteFunc: func(obj any) { c.enqueueForClaim(ctx, obj) },
-		}},
+		{setInformer.Informer(), c.setHandlers()},
+		{podInformer.Informer(), c.podHandlers(ctx)},
+		{revInformer.Informer(), c.revisionHandlers(ctx)},
+		{claimInformer.Informer(), c.claimHandlers(ctx)},
 	}
 	for _, h := range handlers {
 		reg, err := h.inf.AddEventHandler(h.h)
@@ -137,22 +129,28 @@ func indexByControllerUID(obj any) ([]string, error) {
 }
 
 func (c *Controller) enqueue(obj any) {
-	if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-		obj = tomb.Obj
-	}
-	if acc, err := meta.Accessor(obj); err == nil {
+	if acc, err := meta.Accessor(unwrap(obj)); err == nil {
 		c.queue.Add(cache.ObjectName{Namespace: acc.GetNamespace(), Name: acc.GetName()})
 	}
 }
 
-// enqueueChanged skips the periodic resync's updates that change nothing.
-func (c *Controller) enqueueChanged(old, cur any) {
-	o, errO := meta.Accessor(old)
-	n, errN := meta.Accessor(cur)
-	if errO == nil && errN == nil && sameVersion(o, n) {
-		return
+// unwrap returns the object a tombstone stands for.
+func unwrap(obj any) any {
+	if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		return tomb.Obj
 	}
-	c.enqueue(cur)
+	return obj
+}
+
+// setHandlers enqueue a set on every event, the periodic resync's replays included:
+// the resync is the safety net that ends any wait an event failed to end, as in
+// kube-controller-manager.
+func (c *Controller) setHandlers() cache.ResourceEventHandlerFuncs {
+	return cache.ResourceEventHandlerFuncs{
+		AddFunc:    c.enqueue,
+		UpdateFunc: func(_, cur any) { c.enqueue(cur) },
+		DeleteFunc: c.enqueue,
+	}
 }
 
 // sameVersion reports a resync's replay of an unchanged object. An object without a
@@ -161,23 +159,91 @@ func sameVersion(old, cur metav1.Object) bool {
 	return old.GetResourceVersion() != "" && old.GetResourceVersion() == cur.GetResourceVersion()
 }
 
-// ownedHandlers map pods and revisions to their set: through the controllerRef when
-// they have one, else to every set that could adopt them.
-func (c *Controller) ownedHandlers(ctx context.Context) cache.ResourceEventHandlerFuncs {
+// podHandlers wake the sets a pod's event concerns (see wakeForPod), and, when a pod
+// becomes Ready under minReadySeconds, its set once more when it has become
+// available.
+func (c *Controller) podHandlers(ctx context.Context) cache.ResourceEventHandlerFuncs {
 	return cache.ResourceEventHandlerFuncs{
-		AddFunc: func(obj any) { c.enqueueOwner(ctx, obj, true) },
+		AddFunc: func(obj any) { c.wakeForPod(ctx, nil, obj) },
+		UpdateFunc: func(old, cur any) {
+			o, n := old.(*corev1.Pod), cur.(*corev1.Pod)
+			if sameVersion(o, n) {
+				return
+			}
+			c.wakeForPod(ctx, o, n)
+			if !isRunningAndReady(o) && isRunningAndReady(n) {
+				if set := c.resolve(n.Namespace, controllerOf(n)); set != nil && set.Spec.MinReadySeconds > 0 {
+					c.queue.AddAfter(cache.MetaObjectToName(set), time.Duration(set.Spec.MinReadySeconds)*time.Second+time.Second)
+				}
+			}
+		},
+		DeleteFunc: func(obj any) { c.wakeForPod(ctx, nil, obj) },
+	}
+}
+
+// wakeForPod enqueues the set that controls the pod (and the one that did, when the
+// controller changed), the set whose name the pod's name is made from, whatever
+// owner the pod has (a pod of an earlier set of that name, still terminating, holds a
+// name the set waits for), and, for an orphan, every set that could adopt it.
+func (c *Controller) wakeForPod(ctx context.Context, old *corev1.Pod, obj any) {
+	pod, ok := unwrap(obj).(*corev1.Pod)
+	if !ok {
+		return
+	}
+	if old != nil && !equalRefs(controllerOf(old), controllerOf(pod)) {
+		c.enqueueController(old)
+	}
+	if setName, _, ok := splitOrdinal(pod.Name); ok {
+		if set, err := c.setLister.MiniStatefulSets(pod.Namespace).Get(setName); err == nil {
+			c.enqueue(set)
+		}
+	}
+	if c.enqueueController(pod) || pod.DeletionTimestamp != nil {
+		return
+	}
+	for _, set := range c.setsSelecting(ctx, pod.Namespace, pod.Labels) {
+		c.enqueue(set)
+	}
+}
+
+// revisionHandlers wake a revision's set, or for an orphan the sets that could adopt it.
+func (c *Controller) revisionHandlers(ctx context.Context) cache.ResourceEventHandlerFuncs {
+	wake := func(obj any) {
+		o, err := meta.Accessor(unwrap(obj))
+		if err != nil || c.enqueueController(o) {
+			return
+		}
+		for _, set := range c.setsSelecting(ctx, o.GetNamespace(), o.GetLabels()) {
+			c.enqueue(set)
+		}
+	}
+	return cache.ResourceEventHandlerFuncs{
+		AddFunc: wake,
 		UpdateFunc: func(old, cur any) {
 			o, n := old.(metav1.Object), cur.(metav1.Object)
 			if sameVersion(o, n) {
 				return
 			}
 			if !equalRefs(controllerOf(o), controllerOf(n)) {
-				c.enqueueOwner(ctx, old, false)
+				c.enqueueController(o)
 			}
-			c.enqueueOwner(ctx, cur, true)
+			wake(cur)
 		},
-		DeleteFunc: func(obj any) { c.enqueueOwner(ctx, obj, false) },
+		DeleteFunc: wake,
 	}
+}
+
+// enqueueController enqueues the live set that controls obj, and reports whether
+// obj has a controller at all.
+func (c *Controller) enqueueController(obj metav1.Object) bool {
+	ref := controllerOf(obj)
+	if ref == nil {
+		return false
+	}
+	if set := c.resolve(obj.GetNamespace(), ref); set != nil {
+		c.enqueue(set)
+	}
+	return true
 }
 
 func equalRefs(a, b *metav1.OwnerReference) bool {
@@ -187,45 +253,45 @@ func equalRefs(a, b *metav1.OwnerReference) bool {
 	return a.UID == b.UID
 }
 
-func (c *Controller) enqueueOwner(ctx context.Context, obj any, orphansToo bool) {
-	if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-		obj = tomb.Obj
-	}
-	o, err := meta.Accessor(obj)
-	if err != nil {
-		return
-	}
-	if ref := controllerOf(o); ref != nil {
-		if set := c.resolve(o.GetNamespace(), ref); set != nil {
-			c.enqueue(set)
-		}
-		return
-	}
-	if orphansToo {
-		for _, set := range c.setsSelecting(ctx, o.GetNamespace(), o.GetLabels()) {
-			c.enqueue(set)
-		}
+// claimHandlers wake the sets a claim's event concerns: a claim matters to a set only
+// under one of the set's claim names, whoever owns it (an earlier set of the same
+// name whose claims the garbage collector is deleting, an earlier pod's stale claim),
+// so claims are mapped to sets by name alone.
+func (c *Controller) claimHandlers(ctx context.Context) cache.ResourceEventHandlerFuncs {
+	return cache.ResourceEventHandlerFuncs{
+		AddFunc: func(obj any) { c.enqueueForClaim(ctx, obj) },
+		UpdateFunc: func(old, cur any) {
+			if !sameVersion(old.(metav1.Object), cur.(metav1.Object)) {
+				c.enqueueForClaim(ctx, cur)
+			}
+		},
+		DeleteFunc: func(obj any) { c.enqueueForClaim(ctx, obj) },
 	}
 }
 
-// enqueueForClaim wakes the sets a claim belongs to, so a deleted claim of a pending
-// pod is recreated and a terminating claim that finally went lets creation go on.
+// enqueueForClaim enqueues every set of the claim's namespace that names one of its
+// claims as this one is named: <template>-<set>-<ordinal>.
 func (c *Controller) enqueueForClaim(ctx context.Context, obj any) {
-	if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-		obj = tomb.Obj
-	}
-	o, err := meta.Accessor(obj)
+	o, err := meta.Accessor(unwrap(obj))
 	if err != nil {
 		return
 	}
-	if ref := controllerOf(o); ref != nil && isSetRef(ref) {
-		if set := c.resolve(o.GetNamespace(), ref); set != nil {
-			c.enqueue(set)
-		}
+	prefix, _, ok := splitOrdinal(o.GetName())
+	if !ok {
 		return
 	}
-	for _, set := range c.setsSelecting(ctx, o.GetNamespace(), o.GetLabels()) {
-		c.enqueue(set)
+	sets, err := c.setLister.MiniStatefulSets(o.GetNamespace()).List(labels.Everything())
+	if err != nil {
+		utilruntime.HandleErrorWithContext(ctx, err, "Listing MiniStatefulSets", "namespace", o.GetNamespace())
+		return
+	}
+	for _, set := range sets {
+		for _, t := range set.Spec.VolumeClaimTemplates {
+			if prefix == t.Name+"-"+set.Name {
+				c.enqueue(set)
+				break
+			}
+		}
 	}
 }
 
@@ -258,18 +324,19 @@ func (c *Controller) setsSelecting(ctx context.Context, namespace string, lbls m
 	return out
 }
 
-// Run waits for the caches, runs workers until ctx ends, then stops taking new work
-// and lets the passes already queued finish (for at most DrainTimeout): a SIGTERM
-// never cuts a pass in half.
-func (c *Controller) Run(ctx context.Context, workers int) error {
-	defer utilruntime.HandleCrashWithContext(ctx)
+// Run waits for the caches and runs workers until ctx ends; then it stops taking new
+// work and lets the passes already queued finish (for at most DrainTimeout), so a
+// SIGTERM never cuts a pass in half. When abort ends, everything stops at once: the
+// passes under way are cancelled and no queued key is started, for a controller that
+// lost its leader election Lease must not write another byte.
+func (c *Controller) Run(ctx, abort context.Context, workers int) error {
 	logger := klog.FromContext(ctx)
 	logger.Info("Starting MiniStatefulSet controller", "workers", workers)
 	if !cache.WaitForNamedCacheSyncWithContext(ctx, c.synced...) {
 		c.queue.ShutDown()
 		return errors.New("caches did not sync")
 	}
-	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
+	workCtx, cancelWork := context.WithCancel(klog.NewContext(abort, logger))
 	defer cancelWork()
 	var wg sync.WaitGroup
 	for range workers {
@@ -278,35 +345,57 @@ func (c *Controller) Run(ctx context.Context, workers int) error {
 			}
 		})
 	}
-	<-ctx.Done()
-	logger.Info("Shutting down: finishing the passes under way and queued", "timeout", DrainTimeout)
-	drained := make(chan struct{})
+	stopped := make(chan struct{})
 	go func() {
-		c.queue.ShutDownWithDrain()
 		wg.Wait()
-		close(drained)
+		close(stopped)
 	}()
 	select {
-	case <-drained:
-		logger.Info("Drained the queue")
-	case <-time.After(DrainTimeout):
+	case <-abort.Done():
+		logger.Info("Aborting: cancelling the passes under way")
 		cancelWork()
-		<-drained
-		logger.Info("Drain timed out: cancelled the passes under way")
+		c.queue.ShutDown()
+		<-stopped
+		return nil
+	case <-ctx.Done():
 	}
+	logger.Info("Shutting down: finishing the passes under way and queued", "timeout", DrainTimeout)
+	go c.queue.ShutDownWithDrain()
+	select {
+	case <-stopped:
+		logger.Info("Drained the queue")
+		return nil
+	case <-abort.Done():
+		logger.Info("Aborting the drain: cancelling the passes under way")
+	case <-time.After(DrainTimeout):
+		logger.Info("Drain timed out: cancelling the passes under way")
+	}
+	cancelWork()
+	c.queue.ShutDown()
+	<-stopped
 	return nil
 }
 
+// processNext runs one pass. A pass that fails, waits with backoff or panics is
+// retried with backoff; a panic fails that pass only, never the process.
 func (c *Controller) processNext(ctx context.Context) bool {
 	key, shutdown := c.queue.Get()
 	if shutdown {
 		return false
 	}
 	defer c.queue.Done(key)
-	requeue, err := c.sync(ctx, key)
+	if ctx.Err() != nil {
+		return false
+	}
+	var requeue time.Duration
+	err := recovered(func() error {
+		var err error
+		requeue, err = c.sync(ctx, key)
+		return err
+	})
 	switch {
-	case errors.Is(err, errInvalidSpec):
-		klog.FromContext(ctx).V(2).Info("Spec rejected; retrying with backoff", "set", key, "reason", err)
+	case errors.Is(err, errInvalidSpec), errors.Is(err, errWaiting):
+		klog.FromContext(ctx).V(2).Info("Retrying with backoff", "set", key, "reason", err)
 		c.queue.AddRateLimited(key)
 	case err != nil:
 		utilruntime.HandleErrorWithContext(ctx, err, "Syncing MiniStatefulSet; will retry", "set", key)
@@ -349,7 +438,7 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) (time.Durat
 	if err != nil {
 		return 0, err
 	}
-	return c.control.syncSet(ctx, set, pods, c.claimsOf(set, pods), revisions)
+	return c.control.syncSet(ctx, set, pods, c.claimGetter(set.Namespace), revisions)
 }
 
 // claimPods returns the set's pods: those it controls that still match its selector
@@ -459,26 +548,14 @@ func (c *Controller) claimRevisions(ctx context.Context, set *appsv1alpha1.MiniS
 	return revs, nil
 }
 
-// claimsOf looks up the existing claims of every ordinal the set owns or has a pod at.
-func (c *Controller) claimsOf(set *appsv1alpha1.MiniStatefulSet, pods []*corev1.Pod) map[string]*corev1.PersistentVolumeClaim {
-	if len(set.Spec.VolumeClaimTemplates) == 0 {
-		return nil
-	}
-	claims := map[string]*corev1.PersistentVolumeClaim{}
-	lookup := func(ordinal int) {
-		for _, t := range set.Spec.VolumeClaimTemplates {
-			name := claimName(t.Name, set, ordinal)
-			if claim, err := c.claims.PersistentVolumeClaims(set.Namespace).Get(name); err == nil {
-				claims[name] = claim
-			}
+// claimGetter looks claims up in the informer's cache, by name.
+func (c *Controller) claimGetter(namespace string) claimGetter {
+	claims := c.claims.PersistentVolumeClaims(namespace)
+	return func(name string) *corev1.PersistentVolumeClaim {
+		claim, err := claims.Get(name)
+		if err != nil {
+			return nil
 		}
+		return claim
 	}
-	start := startOrdinal(set)
-	for ord := start; ord < start+replicaCount(set); ord++ {
-		lookup(ord)
-	}
-	for _, pod := range pods {
-		lookup(ordinalOf(set, pod))
-	}
-	return claims
 }

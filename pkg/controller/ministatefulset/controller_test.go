@@ -267,9 +267,13 @@ func TestScenarios(t *testing.T) {
 			pod := f.pod("web-1")
 			pod.Labels["app"] = "debugging"
 			f.userUpdatePod(pod)
-			f.mustSync("web")
+			err := f.sync("web")
 			assert.Contains(t, f.writes(), "patch pods web-1")
 			assert.Nil(t, metav1.GetControllerOf(f.pod("web-1")), "released, not deleted")
+			var taken *nameTakenError
+			require.ErrorAs(t, err, &taken, "the released pod keeps the name web-1: the set waits for it, with backoff")
+			assert.Equal(t, "waiting for the name web-1: pod web-1 already exists (a pod no controller owns); retrying until it is gone",
+				f.condition("web", appsv1alpha1.ConditionWaiting).Message)
 		},
 	}, {
 		name: "Parallel creates and deletes in one pass without waiting",

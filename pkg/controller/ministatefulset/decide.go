@@ -18,14 +18,31 @@ type snapshot struct {
 	set *appsv1alpha1.MiniStatefulSet
 	// pods are the set's own pods: controlled by it and named <set>-<ordinal>.
 	pods []*corev1.Pod
-	// claims are the existing claims of the set's ordinals, by name.
-	claims map[string]*corev1.PersistentVolumeClaim
+	// claim finds an existing claim by name. It is a lookup rather than a list so a
+	// pass costs what exists, not what spec.replicas asks for.
+	claim claimGetter
 	// current and update are the revisions below and at the update; their templates
 	// are decoded once.
 	current, update                 *appsv1.ControllerRevision
 	currentTemplate, updateTemplate *corev1.PodTemplateSpec
 	now                             time.Time
 }
+
+// claimGetter returns the existing claim of that name in the set's namespace, or nil.
+type claimGetter func(name string) *corev1.PersistentVolumeClaim
+
+// claimsIn is a claimGetter over a fixed set of claims.
+func claimsIn(claims map[string]*corev1.PersistentVolumeClaim) claimGetter {
+	return func(name string) *corev1.PersistentVolumeClaim { return claims[name] }
+}
+
+// maxCreatesPerPass bounds the pods one Parallel pass creates; the next pass, queued
+// behind the other sets' keys, goes on. A set of a billion replicas costs each pass
+// this many writes, never a billion, and never stops the other sets being served.
+const maxCreatesPerPass = 500
+
+// nextBatch is how soon a pass that stopped at maxCreatesPerPass comes back.
+const nextBatch = time.Millisecond
 
 type actionKind int
 
@@ -75,7 +92,10 @@ type plan struct {
 	wait     *waitState
 	// requeueAfter asks for another pass when a pod becomes available.
 	requeueAfter time.Duration
-	events       []plannedEvent
+	// backoff asks for the pass to be retried with backoff: it waits for something,
+	// such as a claim of an earlier owner going away, whose event may map to no set.
+	backoff bool
+	events  []plannedEvent
 	// barrierNext marks the next action added as the start of a new phase.
 	barrierNext bool
 }
@@ -103,39 +123,54 @@ func (p *plan) requeueIn(d time.Duration) {
 // ordinals the set owns upward, then the condemned pods (ordinals outside
 // [start, start+replicas)) from the highest down. Under OrderedReady it stops at the
 // first write or the first pod that is not yet healthy; under Parallel it asks for
-// every write at once and never waits.
+// every write at once (at most maxCreatesPerPass creates) and never waits. It visits
+// the pods that exist and the ordinals it creates, never every ordinal of a huge set.
 func decide(s *snapshot) plan {
 	set := s.set
 	p := plan{parallel: isParallel(set)}
 	monotonic := !p.parallel
-	start, n := startOrdinal(set), replicaCount(set)
+	start, end := startOrdinal(set), startOrdinal(set)+replicaCount(set)
 	minReady := set.Spec.MinReadySeconds
 
-	replicas := make([]*corev1.Pod, n)
-	var condemned []*corev1.Pod
+	// members are the pods at the set's ordinals, lowest first; condemned the others,
+	// highest first.
+	var members, condemned []*corev1.Pod
 	// firstUnhealthy is the lowest pod that is not available (Ready for
 	// minReadySeconds) or is terminating: the one pod scale-down may remove while
 	// unhealthy, since nothing below it waits on it.
 	var firstUnhealthy *corev1.Pod
 	for _, pod := range s.pods {
 		ord := ordinalOf(set, pod)
-		if ord >= start && ord < start+n {
-			replicas[ord-start] = pod
+		if ord >= start && ord < end {
+			members = append(members, pod)
 		} else {
 			condemned = append(condemned, pod)
 		}
 		if (!isAvailable(pod, minReady, s.now) || isTerminating(pod)) && (firstUnhealthy == nil || ord < ordinalOf(set, firstUnhealthy)) {
 			firstUnhealthy = pod
 		}
+		// Every pod on its way to available brings a pass when it gets there, not
+		// only those the walk reaches: availableReplicas must not go stale.
+		if left := availableIn(pod, minReady, s.now); left > 0 {
+			p.requeueIn(left)
+		}
 	}
+	sort.Slice(members, func(i, j int) bool { return ordinalOf(set, members[i]) < ordinalOf(set, members[j]) })
 	sort.Slice(condemned, func(i, j int) bool { return ordinalOf(set, condemned[i]) > ordinalOf(set, condemned[j]) })
 
-	// next says, for a learner, what a halt at index i holds back.
-	next := func(i int) string {
-		for j := i + 1; j < n; j++ {
-			if replicas[j] == nil {
-				return " before creating " + podName(set, start+j)
+	// k is the index in members of the first pod above the ordinal being visited.
+	k := 0
+	// holdsBack says, for a learner, what a halt at ord holds back.
+	holdsBack := func(ord int) string {
+		missing := ord + 1
+		for _, pod := range members[k:] {
+			if ordinalOf(set, pod) != missing {
+				break
 			}
+			missing++
+		}
+		if missing < end {
+			return " before creating " + podName(set, missing)
 		}
 		if len(condemned) > 0 {
 			return " before deleting " + condemned[0].Name
@@ -143,67 +178,51 @@ func decide(s *snapshot) plan {
 		return ""
 	}
 
-	for i, pod := range replicas {
-		ord := start + i
-		if pod == nil {
-			name := podName(set, ord)
-			missing, terminating := s.missingClaims(ord)
-			if terminating != "" {
-				p.waitFor(WaitClaim, "waiting for claim %s to finish terminating before creating %s", terminating, name)
-				if monotonic {
-					return p
-				}
-				continue
-			}
-			if stale := s.staleClaim(ord); stale != "" {
-				p.waitFor(WaitClaim, "waiting for claim %s, owned by an earlier %s, to be removed by the garbage collector before creating %s", stale, name, name)
-				if monotonic {
-					return p
-				}
-				continue
-			}
-			template, revision := s.templateFor(ord)
-			p.add(action{kind: createPod, pod: newPod(set, template, revision, ord), claims: missing, why: "missing"})
-			if monotonic {
-				p.waitFor(WaitReady, "waiting for %s to be Running and Ready%s", name, next(i))
+	creates := 0
+	for ord := start; ord < end; ord++ {
+		if k < len(members) && ordinalOf(set, members[k]) == ord {
+			pod := members[k]
+			k++
+			if s.visitMember(&p, pod, monotonic, holdsBack) {
 				return p
 			}
 			continue
 		}
-		if (isFailed(pod) || isSucceeded(pod)) && !isTerminating(pod) {
-			p.add(action{kind: deletePod, pod: pod, why: fmt.Sprintf("its phase is %s: it is recreated once gone", pod.Status.Phase)})
+		if creates == maxCreatesPerPass {
+			// The rest of this gap waits for the next pass; the pods above it are
+			// still looked after.
+			p.requeueIn(nextBatch)
+			if k == len(members) {
+				break
+			}
+			ord = ordinalOf(set, members[k]) - 1
+			continue
+		}
+		name := podName(set, ord)
+		missing, terminating := s.missingClaims(ord)
+		if terminating != "" {
+			p.waitFor(WaitClaim, "waiting for claim %s to finish terminating before creating %s", terminating, name)
+			p.backoff = true
 			if monotonic {
-				p.waitFor(WaitTermination, "waiting for %s (%s) to be deleted so it can be recreated", pod.Name, pod.Status.Phase)
 				return p
 			}
 			continue
 		}
-		if isPending(pod) && !isTerminating(pod) {
-			if missing, terminating := s.missingClaims(ord); len(missing) > 0 && terminating == "" {
-				p.add(action{kind: createClaims, pod: pod, claims: missing, why: "pending pod lacks its claims"})
-			}
-		}
-		if isTerminating(pod) && monotonic {
-			p.waitFor(WaitTermination, "waiting for %s to terminate before recreating it", pod.Name)
-			return p
-		}
-		if !isRunningAndReady(pod) && monotonic {
-			p.waitFor(WaitReady, "waiting for %s to be Running and Ready%s", pod.Name, next(i))
-			return p
-		}
-		if left := availableIn(pod, minReady, s.now); left > 0 {
-			p.requeueIn(left)
+		if stale := s.staleClaim(ord); stale != "" {
+			p.waitFor(WaitClaim, "waiting for claim %s, owned by an earlier %s, to be removed by the garbage collector before creating %s", stale, name, name)
+			p.backoff = true
 			if monotonic {
-				p.waitFor(WaitAvailable, "waiting for %s to be Ready for %ds (minReadySeconds)%s", pod.Name, minReady, next(i))
 				return p
 			}
+			continue
 		}
-		if !identityMatches(set, pod) {
-			fixed := pod.DeepCopy()
-			updateIdentity(set, fixed)
-			p.add(action{kind: updatePod, pod: fixed, why: "identity labels differ"})
+		template, revision := s.templateFor(ord)
+		p.add(action{kind: createPod, pod: newPod(set, template, revision, ord), claims: missing, why: "missing"})
+		creates++
+		if monotonic {
+			p.waitFor(WaitReady, "waiting for %s to be Running and Ready%s", name, holdsBack(ord))
+			return p
 		}
-		s.fixClaimOwners(&p, pod, false)
 	}
 
 	p.phase()
@@ -234,7 +253,6 @@ func decide(s *snapshot) plan {
 				return p
 			}
 			if left := availableIn(pod, minReady, s.now); left > 0 {
-				p.requeueIn(left)
 				p.waitFor(WaitAvailable, "waiting for %s to be Ready for %ds (minReadySeconds) before deleting it", pod.Name, minReady)
 				return p
 			}
@@ -249,36 +267,73 @@ func decide(s *snapshot) plan {
 	// gives scaling precedence over updates.
 	if set.Spec.UpdateStrategy.Type != appsv1alpha1.OnDeleteStatefulSetStrategyType {
 		p.phase()
-		s.rollingUpdate(&p, replicas)
+		s.rollingUpdate(&p, members)
 	}
 	return p
+}
+
+// visitMember decides for a pod at one of the set's ordinals, and reports whether an
+// OrderedReady walk halts at it; a Parallel walk never halts. holdsBack names what a
+// halt at an ordinal holds back.
+func (s *snapshot) visitMember(p *plan, pod *corev1.Pod, monotonic bool, holdsBack func(int) string) (halt bool) {
+	set, ord := s.set, ordinalOf(s.set, pod)
+	minReady := set.Spec.MinReadySeconds
+	if (isFailed(pod) || isSucceeded(pod)) && !isTerminating(pod) {
+		p.add(action{kind: deletePod, pod: pod, why: fmt.Sprintf("its phase is %s: it is recreated once gone", pod.Status.Phase)})
+		if monotonic {
+			p.waitFor(WaitTermination, "waiting for %s (%s) to be deleted so it can be recreated", pod.Name, pod.Status.Phase)
+		}
+		return monotonic
+	}
+	if isPending(pod) && !isTerminating(pod) {
+		if missing, terminating := s.missingClaims(ord); len(missing) > 0 && terminating == "" {
+			p.add(action{kind: createClaims, pod: pod, claims: missing, why: "pending pod lacks its claims"})
+		}
+	}
+	if monotonic {
+		switch {
+		case isTerminating(pod):
+			p.waitFor(WaitTermination, "waiting for %s to terminate before recreating it", pod.Name)
+			return true
+		case !isRunningAndReady(pod):
+			p.waitFor(WaitReady, "waiting for %s to be Running and Ready%s", pod.Name, holdsBack(ord))
+			return true
+		case availableIn(pod, minReady, s.now) > 0:
+			p.waitFor(WaitAvailable, "waiting for %s to be Ready for %ds (minReadySeconds)%s", pod.Name, minReady, holdsBack(ord))
+			return true
+		}
+	}
+	if !identityMatches(set, pod) {
+		fixed := pod.DeepCopy()
+		updateIdentity(set, fixed)
+		p.add(action{kind: updatePod, pod: fixed, why: "identity labels differ"})
+	}
+	s.fixClaimOwners(p, pod, false)
+	return false
 }
 
 // rollingUpdate deletes pods not at the update revision, from the highest ordinal
 // down to the partition, keeping at most maxUnavailable pods unavailable; each comes
 // back at the update revision through the scaling walk of a later pass. Under
 // Parallel, old pods that are unavailable anyway go first and do not use up the
-// budget, so a broken revision can still be rolled forward.
-func (s *snapshot) rollingUpdate(p *plan, replicas []*corev1.Pod) {
+// budget, so a broken revision can still be rolled forward. members are the pods at
+// the set's ordinals, lowest first; a missing ordinal counts as unavailable.
+func (s *snapshot) rollingUpdate(p *plan, members []*corev1.Pod) {
 	set := s.set
 	minReady := set.Spec.MinReadySeconds
 	maxU := maxUnavailable(set)
-	outdated := func(pod *corev1.Pod) bool { return pod != nil && pod.Labels[LabelRevision] != s.update.Name }
-	unavailable := func(pod *corev1.Pod) bool {
-		return pod == nil || !isAvailable(pod, minReady, s.now) || isTerminating(pod)
-	}
-	var down, needing int
-	for _, pod := range replicas {
+	floor := startOrdinal(set) + partition(set)
+	outdated := func(pod *corev1.Pod) bool { return pod.Labels[LabelRevision] != s.update.Name }
+	unavailable := func(pod *corev1.Pod) bool { return !isAvailable(pod, minReady, s.now) || isTerminating(pod) }
+	down, needing, pending := replicaCount(set)-len(members), 0, 0
+	for _, pod := range members {
 		if unavailable(pod) {
 			down++
 			if p.parallel && outdated(pod) && !isTerminating(pod) {
 				needing++
 			}
 		}
-	}
-	pending := 0
-	for i := partition(set); i < len(replicas); i++ {
-		if outdated(replicas[i]) {
+		if ordinalOf(set, pod) >= floor && outdated(pod) {
 			pending++
 		}
 	}
@@ -291,30 +346,29 @@ func (s *snapshot) rollingUpdate(p *plan, replicas []*corev1.Pod) {
 		}
 		return
 	}
+	// fromTop visits the pods at or above the partition, highest first, while ok.
+	fromTop := func(visit func(*corev1.Pod)) {
+		for i := len(members) - 1; i >= 0 && ordinalOf(set, members[i]) >= floor; i-- {
+			visit(members[i])
+		}
+	}
 	deleteForUpdate := func(pod *corev1.Pod) {
 		p.add(action{kind: deletePod, pod: pod, why: "rolling update to " + s.update.Name})
 	}
 	budget := maxU - down
 	if p.parallel {
-		for i := len(replicas) - 1; i >= partition(set); i-- {
-			if pod := replicas[i]; outdated(pod) && !isAvailable(pod, minReady, s.now) && !isTerminating(pod) {
+		fromTop(func(pod *corev1.Pod) {
+			if outdated(pod) && !isAvailable(pod, minReady, s.now) && !isTerminating(pod) {
 				deleteForUpdate(pod)
 			}
-		}
-		for i := len(replicas) - 1; i >= partition(set) && budget > 0; i-- {
-			if pod := replicas[i]; outdated(pod) && !unavailable(pod) {
-				deleteForUpdate(pod)
-				budget--
-			}
-		}
-	} else {
-		for i := len(replicas) - 1; i >= partition(set) && budget > 0; i-- {
-			if pod := replicas[i]; outdated(pod) && !isTerminating(pod) {
-				deleteForUpdate(pod)
-				budget--
-			}
-		}
+		})
 	}
+	fromTop(func(pod *corev1.Pod) {
+		if budget > 0 && outdated(pod) && !isTerminating(pod) && (!p.parallel || !unavailable(pod)) {
+			deleteForUpdate(pod)
+			budget--
+		}
+	})
 	if len(p.actions) > 0 && p.actions[len(p.actions)-1].kind == deletePod {
 		p.waitFor(WaitTermination, "updating to revision %s from the highest ordinal down: %d pod(s) left, maxUnavailable %d", s.update.Name, pending, maxU)
 	}
@@ -338,8 +392,8 @@ func maxUnavailable(set *appsv1alpha1.MiniStatefulSet) int {
 // claims of an existing pod, and warns about a claim another controller owns.
 func (s *snapshot) fixClaimOwners(p *plan, pod *corev1.Pod, scaledDown bool) {
 	for _, name := range s.claimNamesOf(ordinalOf(s.set, pod)) {
-		claim, ok := s.claims[name]
-		if !ok || claim.DeletionTimestamp != nil {
+		claim := s.claim(name)
+		if claim == nil || claim.DeletionTimestamp != nil {
 			continue
 		}
 		refs, changed, conflict := claimRefs(s.set, claim, pod, scaledDown)
@@ -373,7 +427,7 @@ func (s *snapshot) staleClaim(ordinal int) string {
 	}
 	name := podName(s.set, ordinal)
 	for _, claimName := range s.claimNamesOf(ordinal) {
-		if claim, ok := s.claims[claimName]; ok && staleRef(claim, name, "", podKind) {
+		if claim := s.claim(claimName); claim != nil && staleRef(claim, name, "", podKind) {
 			return claimName
 		}
 	}
@@ -395,9 +449,9 @@ func (s *snapshot) missingClaims(ordinal int) (missing []*corev1.PersistentVolum
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		have, ok := s.claims[name]
+		have := s.claim(name)
 		switch {
-		case !ok:
+		case have == nil:
 			missing = append(missing, want[name])
 		case have.DeletionTimestamp != nil:
 			return nil, name

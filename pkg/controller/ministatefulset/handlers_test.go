@@ -30,52 +30,66 @@ func queued(f *fixture) []string {
 }
 
 func TestHandlersMapObjectsToTheirSet(t *testing.T) {
-	web := newSet("web").Obj()
+	web := newSet("web").Claims("data").Obj()
 	f := newFixture(t, web)
 	webA := newSet("web-a").Obj()
 	require.NoError(t, f.msts.Tracker().Add(webA))
 	f.refresh()
+	pods := f.c.podHandlers(f.ctx)
 
 	owned := newPod(web, &web.Spec.Template, "r", 0)
-	f.c.enqueueOwner(f.ctx, owned, true)
+	owned.ResourceVersion = "1"
+	pods.AddFunc(owned)
 	assert.Equal(t, []string{"default/web"}, queued(f), "through the controllerRef")
 
-	stale := owned.DeepCopy()
-	stale.OwnerReferences[0].UID = "old-uid"
-	f.c.enqueueOwner(f.ctx, stale, true)
-	assert.Empty(t, queued(f), "a controllerRef to an earlier set of the same name is nobody's")
+	earlier := owned.DeepCopy()
+	earlier.OwnerReferences[0].UID = "old-uid"
+	pods.AddFunc(earlier)
+	assert.Equal(t, []string{"default/web"}, queued(f), "a pod of an earlier set of the same name holds a name the set waits for")
 
-	orphan := orphanPod(webA, 0)
-	f.c.enqueueOwner(f.ctx, orphan, true)
+	gone := newSet("gone").Obj()
+	pods.AddFunc(newPod(gone, &gone.Spec.Template, "r", 0))
+	assert.Empty(t, queued(f), "a pod of a set that no longer exists wakes nobody")
+
+	pods.AddFunc(orphanPod(webA, 0))
 	assert.Equal(t, []string{"default/web-a"}, queued(f), "an orphan wakes the sets that select it")
 
-	f.c.enqueueOwner(f.ctx, cache.DeletedFinalStateUnknown{Key: "default/web-0", Obj: owned}, false)
+	pods.DeleteFunc(cache.DeletedFinalStateUnknown{Key: "default/web-0", Obj: owned})
 	assert.Equal(t, []string{"default/web"}, queued(f), "tombstones are unwrapped")
 
-	handlers := f.c.ownedHandlers(f.ctx)
-	owned.ResourceVersion = "1"
-	handlers.UpdateFunc(owned, owned)
+	pods.UpdateFunc(owned, owned)
 	assert.Empty(t, queued(f), "a resync with the same resourceVersion is ignored")
 
 	released := owned.DeepCopy()
 	released.OwnerReferences = nil
 	released.ResourceVersion = "2"
+	released.Name = "other-0"
 	released.Labels = map[string]string{"app": "web-a"}
-	handlers.UpdateFunc(owned, released)
+	pods.UpdateFunc(owned, released)
 	assert.ElementsMatch(t, []string{"default/web", "default/web-a"}, queued(f), "old owner and new candidates")
 
+	claims := f.c.claimHandlers(f.ctx)
 	claim := newClaims(web, 0)["data-web-0"]
-	if claim == nil {
-		claim = &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: "data-web-0", Namespace: ns, Labels: map[string]string{"app": "web"}}}
-	}
-	f.c.enqueueForClaim(f.ctx, claim)
-	assert.Equal(t, []string{"default/web"}, queued(f))
+	require.NotNil(t, claim)
+	claim.Labels = nil
+	claims.AddFunc(claim)
+	assert.Equal(t, []string{"default/web"}, queued(f), "a claim maps to its set by name, whatever its labels")
+	other := claim.DeepCopy()
+	other.Name = "logs-web-0"
+	claims.AddFunc(other)
+	assert.Empty(t, queued(f), "a claim of no claim template of the set wakes nobody")
 
 	notOurs := owned.DeepCopy()
+	notOurs.Name = "db-0"
 	notOurs.OwnerReferences[0].Kind = "StatefulSet"
 	notOurs.OwnerReferences[0].APIVersion = "apps/v1"
-	f.c.enqueueOwner(f.ctx, notOurs, true)
-	assert.Empty(t, queued(f), "a built-in StatefulSet's pod is never ours")
+	notOurs.OwnerReferences[0].Name = "db"
+	pods.AddFunc(notOurs)
+	assert.Empty(t, queued(f), "a built-in StatefulSet's pod, though it matches the selector, is never ours")
+
+	sets := f.c.setHandlers()
+	sets.UpdateFunc(web, web)
+	assert.Equal(t, []string{"default/web"}, queued(f), "a set's resync is a pass: the safety net")
 }
 
 // blockingPods holds the first pod create until released, recording whether the
@@ -115,7 +129,7 @@ func TestRunThroughInformers(t *testing.T) {
 	defer kubeInf.Shutdown()
 	defer setInf.Shutdown()
 	done := make(chan error, 1)
-	go func() { done <- c.Run(ctx, 2) }()
+	go func() { done <- c.Run(ctx, context.Background(), 2) }()
 
 	select {
 	case <-block.entered:
@@ -148,7 +162,7 @@ func TestOrderThroughInformers(t *testing.T) {
 	kubeInf.Start(ctx.Done())
 	setInf.Start(ctx.Done())
 	done := make(chan error, 1)
-	go func() { done <- c.Run(ctx, 2) }()
+	go func() { done <- c.Run(ctx, context.Background(), 2) }()
 	t.Cleanup(func() {
 		cancel()
 		<-done

@@ -23,24 +23,42 @@ func claimName(template string, set *appsv1alpha1.MiniStatefulSet, ordinal int) 
 	return fmt.Sprintf("%s-%s-%d", template, set.Name, ordinal)
 }
 
-// parseOrdinal returns the ordinal of a pod named <set>-<ordinal>. Only the canonical
-// decimal form counts: web-01, web--1 and web-1-2 are not pods of set web (web-1-2 is
-// pod 2 of set web-1), so a set never claims a pod it would not have named itself.
-func parseOrdinal(setName, name string) (int, bool) {
-	rest, ok := strings.CutPrefix(name, setName+"-")
-	if !ok || rest == "" || (len(rest) > 1 && rest[0] == '0') {
-		return 0, false
+// maxOrdinal is the highest ordinal: ordinals are 32-bit, as in apps/v1, and the
+// spec is refused when start + replicas would pass it, so every name podName makes
+// parses back.
+const maxOrdinal = 1<<31 - 1
+
+// splitOrdinal splits a name <prefix>-<ordinal>. Only the canonical decimal form of an
+// ordinal counts: web-01, web--1 and web-1-2 are not pods of set web (web-1-2 is pod 2
+// of set web-1), so a set never claims a pod it would not have named itself.
+func splitOrdinal(name string) (prefix string, ordinal int, ok bool) {
+	i := strings.LastIndexByte(name, '-')
+	if i <= 0 {
+		return "", 0, false
+	}
+	rest := name[i+1:]
+	if rest == "" || (len(rest) > 1 && rest[0] == '0') {
+		return "", 0, false
 	}
 	for _, r := range rest {
 		if r < '0' || r > '9' {
-			return 0, false
+			return "", 0, false
 		}
 	}
-	n, err := strconv.ParseInt(rest, 10, 32)
-	if err != nil {
+	n, err := strconv.ParseInt(rest, 10, 64)
+	if err != nil || n > maxOrdinal {
+		return "", 0, false
+	}
+	return name[:i], int(n), true
+}
+
+// parseOrdinal returns the ordinal of a pod named <set>-<ordinal>.
+func parseOrdinal(setName, name string) (int, bool) {
+	prefix, n, ok := splitOrdinal(name)
+	if !ok || prefix != setName {
 		return 0, false
 	}
-	return int(n), true
+	return n, true
 }
 
 // ordinalOf is parseOrdinal for a pod already known to be a member of set.
@@ -183,6 +201,9 @@ func copyMap(m map[string]string) map[string]string {
 // validateSpec finds what the schema cannot reject but the controller cannot act on.
 // The returned text is shown to the user as is.
 func validateSpec(set *appsv1alpha1.MiniStatefulSet) (labels.Selector, string) {
+	if msg := validateNumbers(set); msg != "" {
+		return nil, msg
+	}
 	if set.Spec.Selector == nil {
 		return nil, "spec.selector is required"
 	}
@@ -212,6 +233,27 @@ func validateSpec(set *appsv1alpha1.MiniStatefulSet) (labels.Selector, string) {
 		}
 	}
 	return selector, ""
+}
+
+// validateNumbers refuses the numbers admission refuses, for a set stored before the
+// CRD knew better: a negative count or an ordinal past 2^31-1 must stop at the spec,
+// never reach the algorithm.
+func validateNumbers(set *appsv1alpha1.MiniStatefulSet) string {
+	spec := &set.Spec
+	switch {
+	case spec.Replicas != nil && *spec.Replicas < 0:
+		return fmt.Sprintf("spec.replicas is %d: it must not be negative", *spec.Replicas)
+	case spec.MinReadySeconds < 0:
+		return fmt.Sprintf("spec.minReadySeconds is %d: it must not be negative", spec.MinReadySeconds)
+	case spec.Ordinals != nil && spec.Ordinals.Start < 0:
+		return fmt.Sprintf("spec.ordinals.start is %d: it must not be negative", spec.Ordinals.Start)
+	case spec.UpdateStrategy.RollingUpdate != nil && spec.UpdateStrategy.RollingUpdate.Partition != nil && *spec.UpdateStrategy.RollingUpdate.Partition < 0:
+		return fmt.Sprintf("spec.updateStrategy.rollingUpdate.partition is %d: it must not be negative", *spec.UpdateStrategy.RollingUpdate.Partition)
+	}
+	if last := int64(startOrdinal(set)) + int64(replicaCount(set)); last > maxOrdinal+1 {
+		return fmt.Sprintf("spec.ordinals.start + spec.replicas is %d, more than 2147483648: every ordinal, and so every pod name <name>-<ordinal>, must fit in 32 bits", last)
+	}
+	return ""
 }
 
 // Pod health predicates.

@@ -9,7 +9,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/record"
-	"k8s.io/klog/v2"
 
 	appsv1alpha1 "github.com/ministatefulset/ministatefulset/pkg/apis/apps/v1alpha1"
 )
@@ -33,19 +32,66 @@ func newPodControl(client kubernetes.Interface, recorder record.EventRecorder) *
 	return &realPodControl{client: client, recorder: recorder}
 }
 
-// CreatePod creates the pod's missing claims, then the pod. A pod that already exists
-// is not an error: the cache was behind, and its watch event brings another pass.
+// CreatePod creates the pod's missing claims, then the pod. A name already taken is
+// an error, retried with backoff: by this set's own pod when the cache was behind,
+// or by another object (a pod of an earlier set of the same name, still
+// terminating), which the set must wait for; that object's events wake the set too.
 func (pc *realPodControl) CreatePod(ctx context.Context, set *appsv1alpha1.MiniStatefulSet, pod *corev1.Pod, claims []*corev1.PersistentVolumeClaim) error {
 	if err := pc.CreateClaims(ctx, set, pod, claims); err != nil {
 		return err
 	}
 	_, err := pc.client.CoreV1().Pods(pod.Namespace).Create(ctx, pod, metav1.CreateOptions{FieldManager: FieldManager})
 	if apierrors.IsAlreadyExists(err) {
-		klog.FromContext(ctx).V(2).Info("Pod already exists", "pod", klog.KObj(pod))
-		return nil
+		taken := &nameTakenError{pod: pod.Name}
+		if holder, getErr := pc.client.CoreV1().Pods(pod.Namespace).Get(ctx, pod.Name, metav1.GetOptions{}); getErr == nil {
+			taken.describeHolder(set, holder)
+		}
+		if !taken.ours {
+			pc.recordPodEvent("create", set, pod, taken)
+		}
+		return taken
 	}
 	pc.recordPodEvent("create", set, pod, err)
 	return err
+}
+
+// nameTakenError is a pod create that found its name held.
+type nameTakenError struct {
+	pod string
+	// holder says who holds the name, in words; empty when unknown.
+	holder string
+	// ours is set when the holder is the set's own pod: the cache was behind.
+	ours bool
+}
+
+func (e *nameTakenError) describeHolder(set *appsv1alpha1.MiniStatefulSet, holder *corev1.Pod) {
+	ref := controllerOf(holder)
+	switch {
+	case ref != nil && ref.UID == set.UID:
+		e.ours = true
+		e.holder = "this set's own pod, not yet in the cache"
+	case ref != nil && isSetRef(ref) && ref.Name == set.Name:
+		e.holder = "a pod of an earlier MiniStatefulSet " + set.Name
+	case ref != nil:
+		e.holder = fmt.Sprintf("a pod controlled by %s %s", ref.Kind, ref.Name)
+	default:
+		e.holder = "a pod no controller owns"
+	}
+	if holder.DeletionTimestamp != nil {
+		e.holder += ", terminating"
+	}
+}
+
+func (e *nameTakenError) Error() string {
+	if e.holder == "" {
+		return fmt.Sprintf("pod %s already exists", e.pod)
+	}
+	return fmt.Sprintf("pod %s already exists (%s)", e.pod, e.holder)
+}
+
+// wait is the Waiting condition's message.
+func (e *nameTakenError) wait() string {
+	return fmt.Sprintf("waiting for the name %s: %s; retrying until it is gone", e.pod, e.Error())
 }
 
 // DeletePod deletes the pod it was shown, never a newer pod of the same name.

@@ -167,7 +167,9 @@ func sortRevisions(revisions []*appsv1.ControllerRevision) {
 func prunableRevisions(set *appsv1alpha1.MiniStatefulSet, revisions []*appsv1.ControllerRevision, pods []*corev1.Pod, keep ...string) []*appsv1.ControllerRevision {
 	limit := 10
 	if set.Spec.RevisionHistoryLimit != nil {
-		limit = int(*set.Spec.RevisionHistoryLimit)
+		// Admission refuses a negative limit; one stored before it did keeps no
+		// history, as 0 does.
+		limit = max(0, int(*set.Spec.RevisionHistoryLimit))
 	}
 	live := map[string]bool{}
 	for _, name := range keep {

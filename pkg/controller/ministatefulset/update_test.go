@@ -369,7 +369,7 @@ func TestStaleClaimHoldsCreationBack(t *testing.T) {
 	stale := newClaims(set, 0)["data-web-0"]
 	stale.OwnerReferences = []metav1.OwnerReference{{APIVersion: "v1", Kind: "Pod", Name: "web-0", UID: "earlier-web-0", Controller: ptr(true)}}
 	f := newFixture(t, set, stale)
-	f.mustSync("web")
+	require.ErrorIs(t, f.sync("web"), errWaiting, "retried with backoff: no event of the claim may come")
 	assert.Empty(t, podWrites(f.writes()))
 	assert.Contains(t, f.condition("web", appsv1alpha1.ConditionWaiting).Message, "waiting for claim data-web-0, owned by an earlier web-0, to be removed by the garbage collector before creating web-0")
 	require.NoError(t, f.kube.Tracker().Delete(corev1.SchemeGroupVersion.WithResource("persistentvolumeclaims"), ns, "data-web-0"))
