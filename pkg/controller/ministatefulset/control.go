@@ -74,8 +74,13 @@ func (ctl *setControl) syncSet(ctx context.Context, set *appsv1alpha1.MiniStatef
 	}
 
 	p := decide(snap)
+	// One line per pass at -v=2 (a Parallel pass may plan hundreds of writes, and a
+	// failing one is retried), one per write at -v=4.
+	if len(p.actions) > 0 {
+		logger.V(2).Info("Decided", "writes", len(p.actions), "what", describeActions(p.actions))
+	}
 	for _, a := range p.actions {
-		logger.V(2).Info("Decided", "action", a.kind.String(), "pod", klog.KObj(a.pod), "why", a.why)
+		logger.V(4).Info("Decided", "action", a.kind.String(), "pod", klog.KObj(a.pod), "why", a.why)
 	}
 	for _, e := range p.events {
 		ctl.recorder.Event(set, e.eventType, e.reason, e.message)
