@@ -91,8 +91,10 @@ func (b *setBuilder) Obj() *appsv1alpha1.MiniStatefulSet { return b.set }
 func ptr[T any](v T) *T { return &v }
 
 // fixture is a controller over fake clientsets. Its listers are refilled from the
-// clientsets before every pass, so each pass sees exactly what the API holds: the
-// deterministic equivalent of a caught-up informer.
+// clientsets before every pass, so each pass sees exactly what the API holds (the
+// deterministic equivalent of a caught-up informer), unless lagBy makes them lag
+// (fixture_api_test.go). Deletes honour their preconditions and updates the stored
+// UID and the status subresource, as the API server's do.
 type fixture struct {
 	t        testing.TB
 	ctx      context.Context
@@ -105,6 +107,9 @@ type fixture struct {
 	// graceful makes pod deletes set deletionTimestamp, as a kubelet would need time
 	// to stop containers; finishTerminations removes them.
 	graceful bool
+	// lagging, once lagBy is called, feeds the listers from watches, lag events behind.
+	lagging map[string]*laggingStore
+	lag     int
 }
 
 func newFixture(t testing.TB, set *appsv1alpha1.MiniStatefulSet, objs ...runtime.Object) *fixture {
@@ -134,6 +139,8 @@ func newFixture(t testing.TB, set *appsv1alpha1.MiniStatefulSet, objs ...runtime
 		"revisions": c.revisions,
 	}
 	f.kube.PrependReactor("delete", "pods", f.gracefulDelete)
+	f.honourDeletePreconditions()
+	f.honourUpdates()
 	f.kube.PrependReactor("create", "*", assignUID)
 	return f
 }
@@ -165,8 +172,19 @@ func (f *fixture) gracefulDelete(action clienttesting.Action) (bool, runtime.Obj
 	return true, nil, nil
 }
 
-// refresh refills the listers from the clientsets.
+// refresh brings the listers up to date with the clientsets, or, once lagBy was
+// called, to lag events behind them.
 func (f *fixture) refresh() {
+	f.t.Helper()
+	if f.lagging != nil {
+		f.catchUp()
+		return
+	}
+	f.refreshAll()
+}
+
+// refreshAll refills the listers from the clientsets.
+func (f *fixture) refreshAll() {
 	f.t.Helper()
 	replace := func(store cache.Indexer, objs []any) {
 		require.NoError(f.t, store.Replace(objs, ""))

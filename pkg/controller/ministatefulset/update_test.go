@@ -35,18 +35,23 @@ func (f *fixture) kubeletStep() {
 }
 
 // settle plays a cooperative kubelet: finishes terminations, makes every pod Ready,
-// and runs passes until a pass writes nothing (bounded).
-func (f *fixture) settle(name string) {
+// and runs passes until a pass writes nothing (bounded). It returns the pod and
+// claim writes the passes made.
+func (f *fixture) settle(name string) []string {
 	f.t.Helper()
+	var all []string
 	for range 50 {
 		f.kubeletStep()
 		f.writes()
 		f.mustSync(name)
-		if len(f.writes()) == 0 && len(f.podNames()) > 0 {
-			return
+		w := f.writes()
+		all = append(all, podWrites(w)...)
+		if len(w) == 0 && len(f.podNames()) > 0 {
+			return all
 		}
 	}
 	f.t.Fatalf("set %s did not settle in 50 passes: pods %v", name, f.podNames())
+	return nil
 }
 
 // rolloutOrder drives a rolling update to its end with a cooperative kubelet and
@@ -181,8 +186,7 @@ func TestOnDelete(t *testing.T) {
 		s.Spec.UpdateStrategy = appsv1alpha1.StatefulSetUpdateStrategy{Type: appsv1alpha1.OnDeleteStatefulSetStrategyType}
 		s.Spec.Template.Spec.Containers[0].Image = "nginx:2"
 	})
-	f.settle("web")
-	assert.Empty(t, podWrites(f.writes()))
+	assert.Empty(t, f.settle("web"), "the passes after the template change create and delete nothing")
 	for _, p := range f.pods() {
 		assert.Equal(t, old, p.Labels[LabelRevision], "OnDelete replaces nothing by itself")
 	}
