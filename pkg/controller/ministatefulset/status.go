@@ -3,6 +3,7 @@ package ministatefulset
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -101,11 +102,16 @@ func waitingCondition(st *appsv1alpha1.MiniStatefulSetStatus, set *appsv1alpha1.
 		setCondition(st, appsv1alpha1.ConditionWaiting, corev1.ConditionTrue, p.wait.reason, p.wait.message, now)
 		return
 	}
-	var notReady []string
+	var unhealthy []*corev1.Pod
 	for _, pod := range pods {
 		if !isHealthy(pod) {
-			notReady = append(notReady, pod.Name)
+			unhealthy = append(unhealthy, pod)
 		}
+	}
+	sort.Slice(unhealthy, func(i, j int) bool { return ordinalOf(set, unhealthy[i]) < ordinalOf(set, unhealthy[j]) })
+	notReady := make([]string, len(unhealthy))
+	for i, pod := range unhealthy {
+		notReady[i] = pod.Name
 	}
 	want := replicaCount(set)
 	switch {
