@@ -180,7 +180,11 @@ func (ctl *setControl) applyRevisions(ctx context.Context, set *appsv1alpha1.Min
 			if err := ctl.writeStatus(ctx, set, st); err != nil {
 				return err
 			}
-			return fmt.Errorf("revision name %s is taken by another template: collisionCount is now %d", rp.create.Name, count)
+			taker := "another template"
+			if sameTemplate(existing, rp.create) {
+				taker = "a revision of another owner (an earlier set of this name, say, not yet garbage collected)"
+			}
+			return fmt.Errorf("revision name %s is taken by %s: collisionCount is now %d", rp.create.Name, taker, count)
 		}
 	}
 	if err != nil {
