@@ -356,9 +356,11 @@ func (s *snapshot) rollingUpdate(p *plan, members []*corev1.Pod) {
 		p.add(action{kind: deletePod, pod: pod, why: "rolling update to " + s.update.Name})
 	}
 	budget := maxU - down
+	// A Failed or Succeeded pod is already deleted by the walk above.
+	finished := func(pod *corev1.Pod) bool { return isFailed(pod) || isSucceeded(pod) }
 	if p.parallel {
 		fromTop(func(pod *corev1.Pod) {
-			if outdated(pod) && !isAvailable(pod, minReady, s.now) && !isTerminating(pod) {
+			if outdated(pod) && !isAvailable(pod, minReady, s.now) && !isTerminating(pod) && !finished(pod) {
 				deleteForUpdate(pod)
 			}
 		})
