@@ -28,11 +28,14 @@ type leaseTimes struct {
 // leaderElect runs run while this process holds the Lease behind lock.
 //   - SIGTERM (ctx ends): run drains with the Lease still held and renewed, then the
 //     Lease is released, so no other replica writes while a pass is under way here.
-//   - The Lease is lost: run is aborted at once and errLeaseLost returned.
+//   - The Lease is lost, or its last renewal is older than the renew deadline (the
+//     fence, which also refuses the controller's writes from that moment): run is
+//     aborted at once and errLeaseLost returned.
 //   - run fails: the Lease is released and the error returned, so a dead controller
 //     never holds the Lease while doing nothing.
-func leaderElect(ctx context.Context, lock resourcelock.Interface, times leaseTimes, run leading) error {
+func leaderElect(ctx context.Context, lock resourcelock.Interface, times leaseTimes, fnc *fence, run leading) error {
 	logger := klog.FromContext(ctx)
+	lock = fencedLock{Interface: lock, fence: fnc}
 	// The election outlives ctx: the Lease is released only after the drain.
 	electCtx, cancelElect := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelElect()
@@ -54,8 +57,10 @@ func leaderElect(ctx context.Context, lock resourcelock.Interface, times leaseTi
 				started = true
 				mu.Unlock()
 				logger.Info("Started leading", "identity", lock.Identity())
-				err := run(ctx, lead)
-				if err == nil && lead.Err() != nil && ctx.Err() == nil {
+				abort, stop := fnc.expired(lead, times.retryPeriod/4)
+				err := run(ctx, abort)
+				stop()
+				if err == nil && abort.Err() != nil && ctx.Err() == nil {
 					err = errLeaseLost
 				}
 				result <- err

@@ -118,6 +118,14 @@ func runController(ctx context.Context, o *options) error {
 	if err != nil {
 		return err
 	}
+	// Leader election renews through a client of its own, so the controller's
+	// writes never hold a renewal back in their rate limiter; the controller's
+	// clients are fenced: they write only while the last renewal is recent.
+	electionCfg := rest.CopyConfig(cfg)
+	fnc := newFence(o.renewDeadline)
+	if o.leaderElect {
+		cfg.Wrap(fnc.wrap)
+	}
 	kubeClient, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return err
@@ -165,13 +173,17 @@ func runController(ctx context.Context, o *options) error {
 	if !o.leaderElect {
 		return start(ctx, context.Background())
 	}
-	host, _ := os.Hostname()
-	lock, err := resourcelock.New(resourcelock.LeasesResourceLock, o.leaderNamespace, controller.ControllerName,
-		kubeClient.CoreV1(), kubeClient.CoordinationV1(), resourcelock.ResourceLockConfig{Identity: host + "_" + string(uuid.NewUUID())})
+	electionClient, err := kubernetes.NewForConfig(electionCfg)
 	if err != nil {
 		return err
 	}
-	return leaderElect(ctx, lock, leaseTimes{o.leaseDuration, o.renewDeadline, o.retryPeriod}, start)
+	host, _ := os.Hostname()
+	lock, err := resourcelock.New(resourcelock.LeasesResourceLock, o.leaderNamespace, controller.ControllerName,
+		electionClient.CoreV1(), electionClient.CoordinationV1(), resourcelock.ResourceLockConfig{Identity: host + "_" + string(uuid.NewUUID())})
+	if err != nil {
+		return err
+	}
+	return leaderElect(ctx, lock, leaseTimes{o.leaseDuration, o.renewDeadline, o.retryPeriod}, fnc, start)
 }
 
 func serveHealth(ctx context.Context, addr string) {

@@ -332,8 +332,15 @@ func (c *Controller) setsSelecting(ctx context.Context, namespace string, lbls m
 func (c *Controller) Run(ctx, abort context.Context, workers int) error {
 	logger := klog.FromContext(ctx)
 	logger.Info("Starting MiniStatefulSet controller", "workers", workers)
-	if !cache.WaitForNamedCacheSyncWithContext(ctx, c.synced...) {
+	syncCtx, stopSync := context.WithCancel(ctx)
+	defer stopSync()
+	defer context.AfterFunc(abort, stopSync)()
+	if !cache.WaitForNamedCacheSyncWithContext(syncCtx, c.synced...) {
 		c.queue.ShutDown()
+		if ctx.Err() != nil || abort.Err() != nil {
+			// Stopped before the caches synced: nothing was under way, a clean stop.
+			return nil
+		}
 		return errors.New("caches did not sync")
 	}
 	workCtx, cancelWork := context.WithCancel(klog.NewContext(abort, logger))

@@ -188,3 +188,35 @@ func TestOrderThroughInformers(t *testing.T) {
 	require.NoError(t, err)
 	waitFor("web-1 after web-0 is Ready", func() bool { return len(f.podNames()) == 2 })
 }
+
+// TestStopBeforeCachesSync: a SIGTERM while the caches still sync is a clean stop
+// (exit 0), not "caches did not sync"; an abort likewise.
+func TestStopBeforeCachesSync(t *testing.T) {
+	for _, which := range []string{"SIGTERM", "abort"} {
+		t.Run(which, func(t *testing.T) {
+			f := newFixture(t, newSet("web").Obj())
+			kubeInf := informers.NewSharedInformerFactory(f.kube, 0)
+			setInf := mstsinformers.NewSharedInformerFactory(f.msts, 0)
+			c, err := NewController(f.ctx, f.kube, f.msts, setInf.Apps().V1alpha1().MiniStatefulSets(),
+				kubeInf.Core().V1().Pods(), kubeInf.Core().V1().PersistentVolumeClaims(), kubeInf.Apps().V1().ControllerRevisions(), f.recorder)
+			require.NoError(t, err)
+			ctx, sigterm := context.WithCancel(f.ctx)
+			abort, abortNow := context.WithCancel(f.ctx)
+			defer abortNow()
+			done := make(chan error, 1)
+			go func() { done <- c.Run(ctx, abort, 2) }() // the informers never start: the caches never sync
+			if which == "SIGTERM" {
+				sigterm()
+			} else {
+				abortNow()
+			}
+			select {
+			case err := <-done:
+				assert.NoError(t, err)
+			case <-time.After(wait.ForeverTestTimeout):
+				t.Fatal("Run did not return")
+			}
+			sigterm()
+		})
+	}
+}
