@@ -32,7 +32,7 @@ NEED_DOCKER := if ! docker info >/dev/null 2>&1; then \
 	echo "kind needs a running Docker engine and none answers here ('docker info' failed)."; \
 	echo "Use 'make run' and 'make e2e' instead: they need no Docker."; exit 1; fi
 
-.PHONY: help generate verify build test unit e2e bench run run-against install-crd clean \
+.PHONY: help generate verify build test unit fuzz e2e chaos bench run run-against install-crd clean \
 	tools cluster-up cluster-down kind-up kind-deploy kind-e2e kind-down
 
 help: ## List the targets.
@@ -69,6 +69,14 @@ build: ## Build the controller into bin/.
 unit: ## Unit tests with the race detector.
 	go test -race -count=1 ./...
 
+FUZZTIME ?= 10s
+FUZZ_PKG := ./pkg/controller/ministatefulset
+
+fuzz: ## Run each fuzz target for FUZZTIME (default 10s; make fuzz FUZZTIME=3m); a failing input is kept under testdata/fuzz.
+	go test -run '^$$' -fuzz '^FuzzDecide$$' -fuzztime $(FUZZTIME) $(FUZZ_PKG)
+	go test -run '^$$' -fuzz '^FuzzOrdinals$$' -fuzztime $(FUZZTIME) $(FUZZ_PKG)
+	go test -run '^$$' -fuzz '^FuzzRevisionHash$$' -fuzztime $(FUZZTIME) $(FUZZ_PKG)
+
 e2e: build tools ## End-to-end suite on a fresh local cluster (torn down afterwards).
 	mkdir -p $(E2E_ARTIFACTS); rm -f $(E2E_ARTIFACTS)/controller.log
 	MSTS_SKIP_BUILD=1 MSTS_DNS_PORT=$(DNS_PORT) test/cluster/up.sh
@@ -79,7 +87,22 @@ e2e: build tools ## End-to-end suite on a fresh local cluster (torn down afterwa
 	go test -tags e2e -count=1 -timeout 30m $(E2E_FLAGS) ./test/e2e; \
 	echo "e2e: controller log kept at $(E2E_ARTIFACTS)/controller.log"
 
-test: verify unit e2e ## Everything: verify, unit tests, then the e2e suite on a real control plane. The README's test command.
+# The chaos test alone (test/e2e/chaos_test.go): SEED replays a run (empty: from the clock),
+# ACTIONS is its length (make test runs 150 as part of the e2e suite).
+SEED ?=
+ACTIONS ?= 500
+
+chaos: build tools ## The chaos test alone, on a fresh local cluster: make chaos SEED=n ACTIONS=n (default 500 actions).
+	mkdir -p $(E2E_ARTIFACTS)
+	MSTS_SKIP_BUILD=1 MSTS_DNS_PORT=$(DNS_PORT) test/cluster/up.sh
+	trap 'test/cluster/down.sh' EXIT; \
+	test/cluster/install.sh; \
+	MSTS_KUBECONFIG=$(CLUSTER_KUBECONFIG) MSTS_CONTROLLER_BIN=$(CURDIR)/$(BIN)/ministatefulset-controller \
+	MSTS_DNS_ADDR=127.0.0.1:$(DNS_PORT) MSTS_E2E_ARTIFACTS=$(E2E_ARTIFACTS) MSTS_CHAOS_SEED=$(SEED) MSTS_CHAOS_ACTIONS=$(ACTIONS) \
+	go test -tags e2e -count=1 -timeout 90m -v -run '^TestChaos$$' ./test/e2e; \
+	echo "chaos: plan, log and controller logs kept in $(E2E_ARTIFACTS)"
+
+test: verify unit fuzz e2e ## Everything: verify, unit tests, fuzzing, then the e2e suite on a real control plane. The README's test command.
 
 bench: ## Benchmarks that print figures.
 	go test -run '^$$' -bench . -benchmem ./pkg/...

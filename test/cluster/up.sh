@@ -44,6 +44,9 @@ fi
 if [[ ${reuse} == 0 ]]; then
   rm -f "${MSTS_KUBECONFIG}"
   msts_log "creating cluster ${MSTS_CLUSTER_NAME} in ${KWOK_WORKDIR}"
+  # One controller manager and one scheduler: no leader election, so that an API
+  # server restart (test/cluster/restart-apiserver.sh) longer than their renew
+  # deadline does not make them exit.
   t0=$(date +%s)
   kwokctl create cluster \
     --runtime binary \
@@ -56,6 +59,8 @@ if [[ ${reuse} == 0 ]]; then
     --config "${MSTS_CLUSTER_LIB_DIR}/stages.yaml" \
     --disable-qps-limits \
     --extra-args "kube-apiserver=service-cluster-ip-range=10.96.0.0/16" \
+    --extra-args "kube-controller-manager=leader-elect=false" \
+    --extra-args "kube-scheduler=leader-elect=false" \
     --kubeconfig "${MSTS_KUBECONFIG}" \
     --wait 120s >&2 \
     || msts_die "kwokctl create cluster failed; component logs: ${KWOK_WORKDIR}/clusters/${MSTS_CLUSTER_NAME}/logs"

@@ -3,18 +3,15 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -27,7 +24,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/client-go/util/retry"
@@ -80,187 +76,33 @@ func runMain(m *testing.M) int {
 	cfg.QPS, cfg.Burst = 100, 200
 	kube = kubernetes.NewForConfigOrDie(cfg)
 	msts = versioned.NewForConfigOrDie(cfg)
-	if os.Getenv("MSTS_E2E_EXTERNAL_CONTROLLER") == "" {
-		controller = &controllerProcess{bin: bin, kubeconfig: kubeconfig, logPath: filepath.Join(artifacts, "controller.log")}
-		if err := controller.start(); err != nil {
-			fmt.Fprintln(os.Stderr, "e2e: starting the controller:", err)
-			return 1
-		}
-		fmt.Fprintln(os.Stderr, "e2e: controller log:", controller.logPath)
-		defer func() {
-			if err := controller.stop(syscall.SIGTERM); err != nil {
-				fmt.Fprintln(os.Stderr, "e2e: stopping the controller:", err)
-			}
-		}()
+	if os.Getenv("MSTS_E2E_EXTERNAL_CONTROLLER") != "" {
+		return m.Run()
 	}
-	return m.Run()
-}
-
-// controllerProcess is the controller under test, run from the binary built from
-// cmd/ as its own process; every run appends to one log file.
-type controllerProcess struct {
-	bin, kubeconfig, logPath string
-	cmd                      *exec.Cmd
-	exited                   chan error
-}
-
-func (p *controllerProcess) start() error {
-	log, err := os.OpenFile(p.logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-	if err != nil {
-		return err
+	controller = newControllerProcess("suite", "controller.log")
+	if err := controller.start(); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: starting the controller:", err)
+		return 1
 	}
-	fmt.Fprintf(log, "===== controller started at %s =====\n", time.Now().Format(time.RFC3339Nano))
-	p.cmd = exec.Command(p.bin, "--kubeconfig", p.kubeconfig, "--workers=5", "--kube-api-qps=100", "--kube-api-burst=200", "-v=2")
-	p.cmd.Stdout, p.cmd.Stderr = log, log
-	if err := p.cmd.Start(); err != nil {
-		log.Close()
-		return err
+	fmt.Fprintln(os.Stderr, "e2e: controller log:", controller.logPath)
+	code := m.Run()
+	// A SIGTERM must drain the passes under way and end the process with status 0;
+	// anything else fails the run. (A SIGTERM during start-up has its own test.)
+	if !controller.running() {
+		fmt.Fprintln(os.Stderr, "e2e: FAIL: the suite's controller is not running at the end of the suite")
+		return 1
 	}
-	p.exited = make(chan error, 1)
-	go func() {
-		p.exited <- p.cmd.Wait()
-		log.Close()
-	}()
-	return nil
-}
-
-// stop signals the controller and waits (bounded) for it to exit.
-func (p *controllerProcess) stop(sig syscall.Signal) error {
-	if p.cmd == nil {
-		return nil
+	if err := controller.waitSynced(); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: FAIL: the controller at the end of the suite:", err)
+		_ = controller.stop(syscall.SIGKILL)
+		return 1
 	}
-	if err := p.cmd.Process.Signal(sig); err != nil {
-		return err
+	if err := controller.stop(syscall.SIGTERM); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: FAIL: the controller did not exit cleanly on SIGTERM:", err)
+		return 1
 	}
-	select {
-	case err := <-p.exited:
-		p.cmd = nil
-		if sig == syscall.SIGKILL {
-			return nil
-		}
-		return err
-	case <-time.After(45 * time.Second):
-		_ = p.cmd.Process.Kill()
-		return fmt.Errorf("controller did not exit within 45s of %v", sig)
-	}
-}
-
-// logTail returns the last n lines of the controller's log.
-func logTail(n int) string {
-	if controller == nil {
-		return "(controller runs outside the test)"
-	}
-	f, err := os.Open(controller.logPath)
-	if err != nil {
-		return err.Error()
-	}
-	defer f.Close()
-	var lines []string
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		lines = append(lines, sc.Text())
-		if len(lines) > n {
-			lines = lines[1:]
-		}
-	}
-	return strings.Join(lines, "\n")
-}
-
-// podEvent is one observed change of a pod, from a watch.
-type podEvent struct {
-	at    time.Time
-	kind  string // created, ready, terminating, gone
-	name  string
-	uid   types.UID
-	owner string // Kind of the controller
-}
-
-func (e podEvent) String() string {
-	return fmt.Sprintf("%s %s %s %s(%s)", e.at.Format("15:04:05.000"), e.kind, e.name, e.owner, shortUID(e.uid))
-}
-
-func shortUID(u types.UID) string {
-	if len(u) > 8 {
-		return string(u[:8])
-	}
-	return string(u)
-}
-
-// trace records what a watch of a namespace's pods saw, in order.
-type trace struct {
-	mu     sync.Mutex
-	events []podEvent
-	ready  map[types.UID]bool
-	term   map[types.UID]bool
-}
-
-func (tr *trace) add(kind string, pod *corev1.Pod) {
-	owner := ""
-	if ref := metav1.GetControllerOf(pod); ref != nil {
-		owner = ref.Kind
-	}
-	tr.events = append(tr.events, podEvent{at: time.Now(), kind: kind, name: pod.Name, uid: pod.UID, owner: owner})
-}
-
-func (tr *trace) observe(ev watch.Event) {
-	pod, ok := ev.Object.(*corev1.Pod)
-	if !ok {
-		return
-	}
-	tr.mu.Lock()
-	defer tr.mu.Unlock()
-	switch ev.Type {
-	case watch.Added:
-		tr.add("created", pod)
-	case watch.Deleted:
-		tr.add("gone", pod)
-		return
-	}
-	if isReady(pod) && !tr.ready[pod.UID] {
-		tr.ready[pod.UID] = true
-		tr.add("ready", pod)
-	}
-	if pod.DeletionTimestamp != nil && !tr.term[pod.UID] {
-		tr.term[pod.UID] = true
-		tr.add("terminating", pod)
-	}
-}
-
-// snapshot returns the events so far, optionally only of one owner kind.
-func (tr *trace) snapshot(owner string) []podEvent {
-	tr.mu.Lock()
-	defer tr.mu.Unlock()
-	var out []podEvent
-	for _, e := range tr.events {
-		if owner == "" || e.owner == owner {
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
-// of returns "kind name" for events of the given kinds, in order.
-func (tr *trace) of(owner string, kinds ...string) []string {
-	want := map[string]bool{}
-	for _, k := range kinds {
-		want[k] = true
-	}
-	var out []string
-	for _, e := range tr.snapshot(owner) {
-		if want[e.kind] {
-			out = append(out, e.kind+" "+e.name)
-		}
-	}
-	return out
-}
-
-func (tr *trace) String() string {
-	var lines []string
-	for _, e := range tr.snapshot("") {
-		lines = append(lines, "  "+e.String())
-	}
-	return strings.Join(lines, "\n")
+	fmt.Fprintln(os.Stderr, "e2e: the controller exited with status 0 on SIGTERM")
+	return code
 }
 
 // env is one test's namespace with a watch of its pods running from the start.
@@ -281,31 +123,55 @@ func newEnv(t *testing.T, prefix string) *env {
 	if err != nil {
 		t.Fatalf("creating namespace %s: %v", name, err)
 	}
-	e := &env{t: t, ctx: ctx, ns: name, trace: &trace{ready: map[types.UID]bool{}, term: map[types.UID]bool{}}}
-	w, err := kube.CoreV1().Pods(name).Watch(ctx, metav1.ListOptions{})
+	tr, err := tracePods(ctx, name)
 	if err != nil {
-		t.Fatalf("watching pods: %v", err)
+		cancel()
+		t.Fatalf("tracing the pods of %s: %v", name, err)
 	}
-	go func() {
-		for ev := range w.ResultChan() {
-			e.trace.observe(ev)
-		}
-	}()
+	e := &env{t: t, ctx: ctx, ns: name, trace: tr}
 	e.waitFor(shortWait, "the namespace's default ServiceAccount", func() (bool, error) {
 		_, err := kube.CoreV1().ServiceAccounts(name).Get(ctx, "default", metav1.GetOptions{})
 		return err == nil, nil
 	})
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("pod trace of %s:\n%s", name, e.trace)
+			e.logTrace()
 			t.Logf("pods now:\n%s", e.describePods())
 			t.Logf("controller log tail:\n%s", logTail(40))
 		}
-		w.Stop()
 		cancel()
 		_ = kube.CoreV1().Namespaces().Delete(context.Background(), name, metav1.DeleteOptions{})
 	})
 	return e
+}
+
+// logTrace logs the pod trace, or writes it to the artifacts when it is long.
+func (e *env) logTrace() {
+	if n := len(e.trace.snapshot("")); n > 200 {
+		path := filepath.Join(artifacts, "trace-"+e.ns+".txt")
+		if err := os.WriteFile(path, []byte(e.trace.String()+"\n"), 0o644); err == nil {
+			e.t.Logf("pod trace of %s (%d events) written to %s", e.ns, n, path)
+			return
+		}
+	}
+	e.t.Logf("pod trace of %s:\n%s", e.ns, e.trace)
+}
+
+// syncTrace waits until the pod trace has seen what a list of the namespace's pods
+// shows, so reads of the trace right after a wait on the API miss nothing.
+func (e *env) syncTrace() {
+	e.t.Helper()
+	e.waitSaw(shortWait, "the pod trace to catch up with the API server", func() (bool, string) {
+		return e.trace.agrees(e.pods())
+	})
+}
+
+// traced is the trace's "kind name" list for one owner kind and the given event
+// kinds, once the trace has caught up with the API server.
+func (e *env) traced(owner string, kinds ...string) []string {
+	e.t.Helper()
+	e.syncTrace()
+	return e.trace.of(owner, kinds...)
 }
 
 // waitFor polls cond until it holds, failing the test with what when the bound passes.

@@ -79,7 +79,7 @@ func TestCreationOrder(t *testing.T) {
 	}
 	e.waitReady("redis-0", "redis-1", "redis-2")
 	assert.Equal(t, []string{"created redis-0", "ready redis-0", "created redis-1", "ready redis-1", "created redis-2", "ready redis-2"},
-		e.trace.of("MiniStatefulSet", "created", "ready"))
+		e.traced("MiniStatefulSet", "created", "ready"))
 }
 
 // TestDeletionOrder proves row 3: scaling 3 to 0 deletes 2, then 1, then 0, each only
@@ -95,7 +95,7 @@ func TestDeletionOrder(t *testing.T) {
 		"terminating redis-2", "gone redis-2",
 		"terminating redis-1", "gone redis-1",
 		"terminating redis-0", "gone redis-0",
-	}, e.trace.of("MiniStatefulSet", "terminating", "gone"))
+	}, e.traced("MiniStatefulSet", "terminating", "gone"))
 	var term []time.Time
 	for _, ev := range e.trace.snapshot("MiniStatefulSet") {
 		if ev.kind == "terminating" {
@@ -138,5 +138,5 @@ func TestRestartMidScaleUp(t *testing.T) {
 	}
 	e.waitReady("redis-0", "redis-1", "redis-2", "redis-3", "redis-4")
 	assert.Equal(t, []string{"created redis-0", "created redis-1", "created redis-2", "created redis-3", "created redis-4"},
-		e.trace.of("MiniStatefulSet", "created"))
+		e.traced("MiniStatefulSet", "created"))
 }

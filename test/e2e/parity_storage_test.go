@@ -108,6 +108,10 @@ func TestParityRetentionPolicy(t *testing.T) {
 	type result struct {
 		Owners []string
 		Left   []int
+		// the pod events of the scale-down or deletion: in order, or per pod when the
+		// garbage collector deletes them all at once
+		Order  []string
+		PerPod map[int][]string
 	}
 	// whenDeleted Delete: the claims are owned by the set and go with it, after the pods.
 	t.Run("DeleteRetain", func(t *testing.T) {
@@ -119,10 +123,15 @@ func TestParityRetentionPolicy(t *testing.T) {
 			s.waitClaimsBound(2)
 			res := result{Owners: s.claimOwners(string(s.set.Get().UID))}
 			assert.Equal(s.t, []string{"0:[set!]", "1:[set!]"}, res.Owners, "claims' ownerReferences")
+			s.markTrace()
 			s.set.Delete()
 			s.waitSaw(longWait, "the garbage collector to remove the pods", func() (bool, string) {
 				return len(s.own()) == 0, s.describePods()
 			})
+			s.waitSaw(shortWait, "the trace to see both pods gone", func() (bool, string) {
+				return len(s.ords("gone")) == 2, eventLines(s.since())
+			})
+			res.PerPod = s.perPod()
 			s.waitClaimOrdinals("the garbage collector to remove the claims")
 			res.Left = s.claimOrdinals()
 			return res
@@ -137,10 +146,12 @@ func TestParityRetentionPolicy(t *testing.T) {
 			s.waitSettled(3)
 			s.waitClaimsBound(3)
 			assert.Equal(s.t, []string{"0:[]", "1:[]", "2:[]"}, s.claimOwners(string(s.set.Get().UID)), "claims' ownerReferences before the scale-down")
+			s.markTrace()
 			s.set.Scale(1)
 			s.waitSettled(1)
 			s.waitClaimOrdinals("the garbage collector to remove the claims of ordinals 1 and 2", 0)
-			res := result{Owners: s.claimOwners(string(s.set.Get().UID)), Left: s.claimOrdinals()}
+			res := result{Owners: s.claimOwners(string(s.set.Get().UID)), Left: s.claimOrdinals(), Order: s.order()}
+			assert.Equal(s.t, []string{"terminating 2", "gone 2", "terminating 1", "gone 1"}, res.Order, "scale-down order")
 			assert.Equal(s.t, []string{"0:[]"}, res.Owners, "claims' ownerReferences after the scale-down")
 			return res
 		})
@@ -153,6 +164,8 @@ func TestParityRetentionPolicy(t *testing.T) {
 		type both struct {
 			Before, AfterScale []string
 			Left               []int
+			ScaleOrder         []string
+			DeletePerPod       map[int][]string
 		}
 		runParity(t, "pret-dd", func(s *side) both {
 			s.create(spec)
@@ -161,13 +174,20 @@ func TestParityRetentionPolicy(t *testing.T) {
 			uid := string(s.set.Get().UID)
 			res := both{Before: s.claimOwners(uid)}
 			assert.Equal(s.t, []string{"0:[set!]", "1:[set!]"}, res.Before, "claims' ownerReferences")
+			s.markTrace()
 			s.set.Scale(1)
 			s.waitSettled(1)
 			s.waitClaimOrdinals("the garbage collector to remove the claim of ordinal 1", 0)
-			res.AfterScale = s.claimOwners(uid)
+			res.AfterScale, res.ScaleOrder = s.claimOwners(uid), s.order()
 			assert.Equal(s.t, []string{"0:[set!]"}, res.AfterScale, "claims' ownerReferences after the scale-down")
+			assert.Equal(s.t, []string{"terminating 1", "gone 1"}, res.ScaleOrder, "scale-down order")
+			s.markTrace()
 			s.set.Delete()
 			s.waitClaimOrdinals("the garbage collector to remove the claim of ordinal 0")
+			s.waitSaw(shortWait, "the trace to see pod 0 gone", func() (bool, string) {
+				return len(s.ords("gone")) == 1, eventLines(s.since())
+			})
+			res.DeletePerPod = s.perPod()
 			res.Left = s.claimOrdinals()
 			return res
 		})
@@ -180,10 +200,14 @@ func TestParityRetentionPolicy(t *testing.T) {
 			s.create(spec)
 			s.waitSettled(2)
 			s.waitClaimsBound(2)
+			s.markTrace()
 			s.set.Scale(1)
 			s.waitSettled(1)
+			s.waitSaw(shortWait, "the trace to see pod 1 gone", func() (bool, string) {
+				return len(s.ords("gone")) == 1, eventLines(s.since())
+			})
 			s.holdsFor(2*time.Second, "a claim removed after the scale-down", func() bool { return len(s.claims()) != 2 })
-			res := result{Owners: s.claimOwners(string(s.set.Get().UID)), Left: s.claimOrdinals()}
+			res := result{Owners: s.claimOwners(string(s.set.Get().UID)), Left: s.claimOrdinals(), Order: s.order()}
 			assert.Equal(s.t, []string{"0:[]", "1:[]"}, res.Owners, "claims' ownerReferences")
 			return res
 		})

@@ -218,7 +218,11 @@ type side struct {
 // the same time in one namespace, logs both traces and observations, and requires the
 // observations to be equal.
 func runParity[O any](t *testing.T, prefix string, scenario func(s *side) O) {
-	e := newEnv(t, prefix)
+	runParityIn(t, newEnv(t, prefix), scenario)
+}
+
+// runParityIn is runParity in a namespace the test has prepared.
+func runParityIn[O any](t *testing.T, e *env, scenario func(s *side) O) {
 	makers := []func(*env) paritySet{
 		func(e *env) paritySet { return &builtinSet{e, "sts"} },
 		func(e *env) paritySet { return &miniSet{e, "mini"} },
@@ -333,7 +337,13 @@ func shape(st setState) statusShape {
 // markTrace makes later trace reads start from now.
 func (s *side) markTrace() { s.mark = len(s.trace.snapshot(s.set.Kind())) }
 
-func (s *side) since() []podEvent { return s.trace.snapshot(s.set.Kind())[s.mark:] }
+// since is the trace since the mark, once the trace has caught up with the pods the
+// API server lists.
+func (s *side) since() []podEvent {
+	s.t.Helper()
+	s.syncTrace()
+	return s.trace.snapshot(s.set.Kind())[s.mark:]
+}
 
 // seq is the trace since the mark as "kind ordinal", for the given event kinds.
 func (s *side) seq(kinds ...string) []string {
@@ -345,6 +355,41 @@ func (s *side) seq(kinds ...string) []string {
 			}
 		}
 	}
+	return out
+}
+
+// podEventKinds are the pod events the parity tests compare.
+var podEventKinds = []string{"created", "ready", "unready", "terminating", "gone"}
+
+// order is the trace since the mark as "kind ordinal", every kind: compared where the
+// guarantees fix the order across pods (OrderedReady, one write at a time).
+func (s *side) order() []string { return s.seq(podEventKinds...) }
+
+// perPod is the trace since the mark split by ordinal, the order of each pod's own
+// events: compared where pods change at the same time (Parallel, maxUnavailable above
+// 1, a set deleted at once), so that only the order across pods is left free.
+func (s *side) perPod() map[int][]string {
+	out := map[int][]string{}
+	for _, ev := range s.since() {
+		o := s.ordinal(ev.name)
+		out[o] = append(out[o], ev.kind)
+	}
+	return out
+}
+
+// firstWave lists, sorted, the ordinals that started terminating before any pod was
+// created since the mark: the pods one pass deleted at once, before any replacement.
+func (s *side) firstWave() []int {
+	out := []int{}
+	for _, ev := range s.since() {
+		if ev.kind == "created" {
+			break
+		}
+		if ev.kind == "terminating" {
+			out = append(out, s.ordinal(ev.name))
+		}
+	}
+	sort.Ints(out)
 	return out
 }
 
@@ -477,11 +522,12 @@ func TestParityMinReadySeconds(t *testing.T) {
 	spec := statefulSpec("app", 3, nil, false)
 	spec.MinReadySeconds = 3
 	type result struct {
-		Created, Terminated     []int
-		WaitedMinReady          bool
-		SawReadyAboveAvailable  bool
-		PromotedBeforeAvailable bool
-		Final                   statusShape
+		Created, Terminated      []int
+		CreateOrder, UpdateOrder []string
+		WaitedMinReady           bool
+		SawReadyAboveAvailable   bool
+		PromotedBeforeAvailable  bool
+		Final                    statusShape
 	}
 	runParity(t, "pmrs", func(s *side) result {
 		s.create(spec)
@@ -495,7 +541,7 @@ func TestParityMinReadySeconds(t *testing.T) {
 			return st.Status.AvailableReplicas == 3
 		})
 		r1 := st.Status.UpdateRevision
-		res.Created = s.ords("created")
+		res.Created, res.CreateOrder = s.ords("created"), s.order()
 		for i := range 2 {
 			res.WaitedMinReady = s.atLeastMinReady("created "+s.podName(i+1), s.firstSince("created", i+1), i) && res.WaitedMinReady
 		}
@@ -511,7 +557,7 @@ func TestParityMinReadySeconds(t *testing.T) {
 			return promoted && ss.AvailableReplicas == 3
 		})
 		res.Final = shape(s.waitSettled(3))
-		res.Terminated = s.ords("terminating")
+		res.Terminated, res.UpdateOrder = s.ords("terminating"), s.order()
 		assert.Equal(s.t, []int{2, 1, 0}, res.Terminated, "terminating order")
 		for _, o := range []int{2, 1} {
 			res.WaitedMinReady = s.atLeastMinReady("terminating "+s.podName(o-1), s.firstSince("terminating", o-1), o) && res.WaitedMinReady
@@ -550,7 +596,7 @@ func TestParityStartOrdinal(t *testing.T) {
 			res.Final = append(res.Final, s.ordinal(p.Name))
 		}
 		assert.Equal(s.t, []int{0, 1}, res.Final)
-		res.Order = s.seq("created", "ready", "terminating", "gone")
+		res.Order = s.order()
 		return res
 	})
 }

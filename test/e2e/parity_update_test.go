@@ -51,7 +51,7 @@ func TestParityRollingUpdate(t *testing.T) {
 		s.setImage("redis:7.2")
 		after := s.waitSettled(3)
 		assert.NotEqual(s.t, before.Status.UpdateRevision, after.Status.UpdateRevision, "the update revision did not change")
-		res := result{s.ords("terminating"), s.seq("created", "ready", "terminating", "gone"), shape(after)}
+		res := result{s.ords("terminating"), s.order(), shape(after)}
 		assert.Equal(s.t, []int{2, 1, 0}, res.Terminated, "terminating order")
 		s.assertReadyBeforeNext([]int{2, 1, 0})
 		return res
@@ -73,12 +73,15 @@ func TestParityPartitionCanary(t *testing.T) {
 		CanaryRevisions []string
 		Pod0Recreated   string
 		Rollout         []int
-		Final           statusShape
+		// the order of pod events: the canary, pod 0 deleted by hand, the rollout
+		Orders [3][]string
+		Final  statusShape
 	}
 	runParity(t, "ppart", func(s *side) result {
 		s.create(spec)
 		r1 := s.waitSettled(3).Status.UpdateRevision
 		was := s.uids()
+		s.markTrace()
 		s.setImage("redis:7.2")
 		canary := s.waitStatus("the canary: ordinal 2 updated, 0 and 1 not", func(st setState) bool {
 			ss := st.Status
@@ -87,13 +90,17 @@ func TestParityPartitionCanary(t *testing.T) {
 		})
 		s.holdsFor(3*time.Second, "ordinal 0 or 1 replaced below the partition", func() bool { return s.disturbed(was, 0, 1) })
 		res := result{Canary: shape(canary)}
+		res.Orders[0] = s.order()
 		for o := range 3 {
 			res.CanaryRevisions = append(res.CanaryRevisions, s.revisionOf(o, canary))
 		}
 		assert.Equal(s.t, []string{"current", "current", "update"}, res.CanaryRevisions)
+		assert.Equal(s.t, []string{"terminating 2", "gone 2", "created 2", "ready 2"}, res.Orders[0], "the canary")
 
+		s.markTrace()
 		s.deletePod(0)
 		s.waitReplaced(s.podName(0), was[0])
+		res.Orders[1] = s.order()
 		res.Pod0Recreated = s.revisionOf(0, s.set.Get())
 		assert.Equal(s.t, "current", res.Pod0Recreated, "pod 0 deleted below the partition came back at another revision")
 
@@ -101,7 +108,7 @@ func TestParityPartitionCanary(t *testing.T) {
 		s.set.Update(func(sp *appsv1.StatefulSetSpec) { sp.UpdateStrategy.RollingUpdate.Partition = ptr(int32(0)) })
 		final := s.waitSettled(3)
 		assert.Equal(s.t, canary.Status.UpdateRevision, final.Status.UpdateRevision)
-		res.Rollout, res.Final = s.ords("terminating"), shape(final)
+		res.Rollout, res.Orders[2], res.Final = s.ords("terminating"), s.order(), shape(final)
 		assert.Equal(s.t, []int{1, 0}, res.Rollout, "terminating order once partition is 0")
 		s.assertReadyBeforeNext([]int{1, 0})
 		return res
@@ -115,6 +122,7 @@ func TestParityRollback(t *testing.T) {
 	spec := statefulSpec("app", 2, nil, false)
 	type result struct {
 		Revisions       [3][]string
+		Orders          [2][]string
 		RevertedIsFirst bool
 		Final           statusShape
 	}
@@ -136,12 +144,15 @@ func TestParityRollback(t *testing.T) {
 		r1 := s.waitSettled(2).Status.UpdateRevision
 		roles[r1] = "first"
 		res.Revisions[0] = history()
+		s.markTrace()
 		s.setImage("redis:7.2")
 		r2 := s.waitSettled(2).Status.UpdateRevision
 		roles[r2] = "second"
-		res.Revisions[1] = history()
+		res.Revisions[1], res.Orders[0] = history(), s.order()
+		s.markTrace()
 		s.setImage("redis:7")
 		final := s.waitSettled(2)
+		res.Orders[1] = s.order()
 		res.RevertedIsFirst, res.Final = final.Status.UpdateRevision == r1, shape(final)
 		res.Revisions[2] = history()
 		assert.True(s.t, res.RevertedIsFirst, "update revision after the revert is %s, not the first one %s", final.Status.UpdateRevision, r1)
@@ -194,7 +205,7 @@ func TestParityForcedRollback(t *testing.T) {
 		assert.Equal(s.t, "other", res.StuckOnPod2, "revision of the broken pod 2 after the revert")
 		s.deletePod(2)
 		final := s.waitSettled(3)
-		res.Order, res.Final = s.seq("created", "ready", "terminating", "gone"), shape(final)
+		res.Order, res.Final = s.order(), shape(final)
 		assert.False(s.t, s.disturbed(was, 0, 1), "pods 0 and 1 were replaced")
 		return res
 	})
@@ -210,6 +221,8 @@ func TestParityOnDelete(t *testing.T) {
 		AfterOne          statusShape
 		RevisionsAfterOne []string
 		Recreated         []int
+		OneOrder          []string
+		TwoPerPod         map[int][]string
 		Final             statusShape
 	}
 	runParity(t, "pdel", func(s *side) result {
@@ -228,19 +241,27 @@ func TestParityOnDelete(t *testing.T) {
 		one := s.waitStatus("one updated replica", func(st setState) bool {
 			return st.Status.UpdatedReplicas == 1 && st.Status.ReadyReplicas == 3 && st.Status.CurrentRevision == r1
 		})
-		res := result{AfterOne: shape(one)}
+		res := result{AfterOne: shape(one), OneOrder: s.order()}
+		assert.Equal(s.t, []string{"terminating 1", "gone 1", "created 1", "ready 1"}, res.OneOrder)
 		for o := range 3 {
 			res.RevisionsAfterOne = append(res.RevisionsAfterOne, s.revisionOf(o, one))
 		}
 		assert.Equal(s.t, []string{"current", "update", "current"}, res.RevisionsAfterOne)
 		assert.Equal(s.t, statusShape{3, 3, 3, 2, 1, false}, res.AfterOne)
 
+		mark := s.mark
+		s.markTrace()
 		s.deletePod(0)
 		s.deletePod(2)
 		s.waitReplaced(s.podName(0), was[0])
 		s.waitReplaced(s.podName(2), was[2])
 		final := s.waitSettled(3)
+		// pods 0 and 2 go at once, so only each pod's own events are compared here;
+		// the order of creations across them is in Recreated (0, then 2)
+		res.TwoPerPod = s.perPod()
+		s.mark = mark
 		res.Recreated, res.Final = s.ords("created"), shape(final)
+		assert.Equal(s.t, []int{1, 0, 2}, res.Recreated, "order of creations")
 		return res
 	})
 }
@@ -260,6 +281,8 @@ func TestParityMaxUnavailable(t *testing.T) {
 			type result struct {
 				MaxNotReady int
 				Terminated  []int
+				FirstWave   []int
+				PerPod      map[int][]string
 				Final       statusShape
 			}
 			runParity(t, "pmu", func(s *side) result {
@@ -268,7 +291,9 @@ func TestParityMaxUnavailable(t *testing.T) {
 				s.markTrace()
 				s.setImage("redis:7.2")
 				final := s.waitSettled(5)
-				res := result{MaxNotReady: s.maxNotReady(5), Terminated: s.ords("terminating"), Final: shape(final)}
+				res := result{MaxNotReady: s.maxNotReady(5), Terminated: s.ords("terminating"), FirstWave: s.firstWave(),
+					PerPod: s.perPod(), Final: shape(final)}
+				assert.Equal(s.t, []int{3, 4}, res.FirstWave, "pods deleted by the first pass, before any replacement")
 				if policy == appsv1.ParallelPodManagement {
 					// deletions of one pass may go out concurrently: compare them as a set
 					sort.Sort(sort.Reverse(sort.IntSlice(res.Terminated)))
@@ -297,6 +322,8 @@ func TestParityParallelUnhealthyUpdate(t *testing.T) {
 		SettledWhileHeld bool
 		TerminatedHeld   []int
 		Terminated       []int
+		FirstWave        []int
+		PerPod           map[int][]string
 		MaxNotReady      int
 	}
 	runParity(t, "ppun", func(s *side) result {
@@ -320,6 +347,7 @@ func TestParityParallelUnhealthyUpdate(t *testing.T) {
 			s.waitSettled(3)
 		}
 		res.Terminated, res.MaxNotReady = s.ords("terminating"), s.maxNotReady(3, 0)
+		res.FirstWave, res.PerPod = s.firstWave(), s.perPod()
 		// v1.37: the un-Ready old pod 0 is replaced first, on its own, then 2 and 1.
 		assert.True(s.t, res.SettledWhileHeld, "the update did not finish while pod 0 was held un-Ready")
 		assert.Equal(s.t, []int{0, 2, 1}, res.Terminated, "terminating order")

@@ -227,6 +227,11 @@ func TestSideBySideWithBuiltInStatefulSet(t *testing.T) {
 	assert.Equal(t, []int{2, 1}, mDeleted, "MiniStatefulSet deletion order")
 	assertCreatedAfterReady(t, e.trace.snapshot("StatefulSet"), "web", 3)
 	assertCreatedAfterReady(t, e.trace.snapshot("MiniStatefulSet"), "mweb", 3)
+	// the whole order of each kind's pod events, by ordinal: one pod at a time both ways
+	stsOrder, mOrder := ordinalOrder(e, "StatefulSet"), ordinalOrder(e, "MiniStatefulSet")
+	assert.Equal(t, []string{"created 0", "ready 0", "created 1", "ready 1", "created 2", "ready 2",
+		"terminating 2", "gone 2", "terminating 1", "gone 1"}, stsOrder, "StatefulSet order of pod events")
+	assert.Equal(t, stsOrder, mOrder, "MiniStatefulSet order of pod events differs from the StatefulSet's")
 }
 
 // waitSaw polls cond until it holds; when the bound passes it fails with what cond
@@ -288,13 +293,23 @@ func (e *env) waitResolvesTo(host string, want ...string) {
 // traceOrdinals maps the trace's events of one kind for one owner kind to ordinals.
 func traceOrdinals(e *env, owner, kind string) []int {
 	var out []int
-	for _, s := range e.trace.of(owner, kind) {
+	for _, s := range e.traced(owner, kind) {
 		name := strings.TrimPrefix(s, kind+" ")
 		n, err := strconv.Atoi(name[strings.LastIndex(name, "-")+1:])
 		if err != nil {
 			e.t.Fatalf("pod name %q in the trace has no ordinal", name)
 		}
 		out = append(out, n)
+	}
+	return out
+}
+
+// ordinalOrder is the trace of one owner kind as "kind ordinal", every kind of event.
+func ordinalOrder(e *env, owner string) []string {
+	var out []string
+	for _, s := range e.traced(owner, podEventKinds...) {
+		kind, name, _ := strings.Cut(s, " ")
+		out = append(out, kind+" "+name[strings.LastIndex(name, "-")+1:])
 	}
 	return out
 }
