@@ -8,10 +8,12 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/cache"
 
 	appsv1alpha1 "github.com/ministatefulset/ministatefulset/pkg/apis/apps/v1alpha1"
 )
@@ -136,6 +138,25 @@ func TestChaosMonitorCatches(t *testing.T) {
 		f.m.onClaimGone(hand)
 		_, lost = f.m.finish()
 		assert.Len(t, lost, 1, "a claim deleted by hand counts as lost")
+	})
+	t.Run("a claim gone under whenScaled=Delete is judged by the policy when its owners were not seen", func(t *testing.T) {
+		f := newMonitorFixture()
+		f.m.configs["ns/web"] = chaosSetConfig{name: "web", claims: true, whenDeleted: appsv1.RetainPersistentVolumeClaimRetentionPolicyType,
+			whenScaled: appsv1.DeletePersistentVolumeClaimRetentionPolicyType}
+		condemned := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: "web-data-web-2", Namespace: "ns", UID: "claim-2"}}
+		kept := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: "web-data-web-1", Namespace: "ns", UID: "claim-1"}}
+		f.m.onClaim(condemned)
+		f.m.onClaim(kept)
+		f.tick(time.Second)
+		// The claim stream re-lists first and reports both gone; the set's stream
+		// reports the scale-down that condemned ordinal 2 only after.
+		f.m.onClaimGone(cache.DeletedFinalStateUnknown{Key: "ns/web-data-web-2", Obj: condemned})
+		f.m.onClaimGone(cache.DeletedFinalStateUnknown{Key: "ns/web-data-web-1", Obj: kept})
+		f.tick(5 * time.Second)
+		f.scale(2)
+		_, lost := f.m.finish()
+		require.Len(t, lost, 1, "ordinal 2 was scaled away: its claim may go; ordinal 1 was not: %q", lost)
+		assert.Contains(t, lost[0], "web-data-web-1")
 	})
 	t.Run("a claim handed to its pod although retained", func(t *testing.T) {
 		f := newMonitorFixture()

@@ -588,8 +588,15 @@ func (m *chaosMonitor) claimDeleted(c *corev1.PersistentVolumeClaim, cfg chaosSe
 	if len(owners) == 0 {
 		owners = m.claimOwners[c.UID]
 	}
-	m.claimDeletions = append(m.claimDeletions, claimDeletion{at: m.now(), ns: c.Namespace, name: c.Name, uid: c.UID, owners: owners, cfg: cfg})
+	_, ord, _ := m.claimSet(c)
+	m.claimDeletions = append(m.claimDeletions, claimDeletion{at: m.now(), ns: c.Namespace, name: c.Name, uid: c.UID, owners: owners, cfg: cfg,
+		ord: ord, set: m.setUID[c.Namespace+"/"+cfg.name]})
 }
+
+// claimPolicyWindow is how far back a claim's deletion by the garbage collector may
+// follow the scale-down that condemned its ordinal: the pod's termination and the
+// collector's work come between.
+const claimPolicyWindow = time.Minute
 
 // claimDeletion is a claim's deletion, judged at finish.
 type claimDeletion struct {
@@ -598,6 +605,9 @@ type claimDeletion struct {
 	uid      types.UID
 	owners   []metav1.OwnerReference
 	cfg      chaosSetConfig
+	// ord is the claim's ordinal and set the UID of its set when it went.
+	ord int
+	set types.UID
 }
 
 func (m *chaosMonitor) judgeClaimDeletion(d claimDeletion) {
@@ -608,6 +618,24 @@ func (m *chaosMonitor) judgeClaimDeletion(d claimDeletion) {
 	for _, r := range d.owners {
 		if r.Kind == appsv1alpha1.Kind && m.handSets[r.UID] || r.Kind == "Pod" && m.podGone[r.UID] {
 			return
+		}
+	}
+	// The claim stream may not have seen the owner the policy gave the claim: a
+	// watch that re-lists after an API server restart reports a deletion with the last
+	// state it saw. Then judge by the policy and the facts: under whenScaled=Delete a
+	// claim of an ordinal condemned shortly before may go; under whenDeleted=Delete, a
+	// claim of a set deleted by hand. The set's stream may be behind the claim's as
+	// much as the other way round, so its samples count up to a while after.
+	if s := m.sets[d.set]; s != nil {
+		if d.cfg.whenDeleted == appsv1.DeletePersistentVolumeClaimRetentionPolicyType && m.handSets[d.set] {
+			return
+		}
+		if d.cfg.whenScaled == appsv1.DeletePersistentVolumeClaimRetentionPolicyType {
+			for _, sm := range s.samplesIn(d.at.Add(-claimPolicyWindow), d.at.Add(claimPolicyWindow/2)) {
+				if d.ord >= int(sm.replicas) {
+					return
+				}
+			}
 		}
 	}
 	m.claimsLost = append(m.claimsLost, fmt.Sprintf("%s %s/%s (uid %s, owners %v) deleted though set %s retains it (whenDeleted %s, whenScaled %s)",
