@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -94,6 +95,7 @@ type chaosRun struct {
 	stopSupervisor     func()
 	deletedSets        map[types.UID]time.Time // sets the actor deleted, and when
 	stragglers         []string                // what the garbage collector left behind
+	healed             []string                // cluster components that exited and were started again
 }
 
 func (c *chaosRun) logf(format string, args ...any) {
@@ -186,6 +188,7 @@ func TestChaos(t *testing.T) {
 		fmt.Sprintf("second writer:           %d writes, %d conflicts, %d other errors", c.writer.writes, c.writer.conflicts, c.writer.errors),
 		fmt.Sprintf("volumes recycled:        %d", c.recycled),
 		fmt.Sprintf("left by the garbage collector of deleted sets, deleted by the test: %d %v", len(c.stragglers), c.stragglers),
+		fmt.Sprintf("cluster components that exited, started again: %d %v", len(c.healed), c.healed),
 		fmt.Sprintf("monitor:                 %s", c.mon.summary()),
 		fmt.Sprintf("violations:              %d", len(violations)),
 		fmt.Sprintf("claims lost:             %d", len(lost)),
@@ -506,6 +509,7 @@ func (c *chaosRun) waitConverged(bound time.Duration) error {
 	var swept time.Time
 	err := wait.PollUntilContextTimeout(c.ctx, 250*time.Millisecond, bound, true, func(context.Context) (bool, error) {
 		if time.Since(swept) > 5*time.Second {
+			c.healCluster()
 			c.collectStragglers()
 			swept = time.Now()
 		}
@@ -527,6 +531,26 @@ func (c *chaosRun) waitConverged(bound time.Duration) error {
 		return fmt.Errorf("not within %v: %s", bound, strings.Join(saw, "; "))
 	}
 	return nil
+}
+
+// healCluster starts again the cluster's components that exited (kwokctl's binary
+// runtime does not supervise them; a kube-scheduler that exits leaves every new pod
+// Pending) and says so in the summary: the cluster's failures are not the
+// controller's, and they are not hidden either.
+func (c *chaosRun) healCluster() {
+	if len(componentsDown()) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(c.ctx, 2*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "../cluster/heal.sh").Output()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err != nil {
+		c.healed = append(c.healed, fmt.Sprintf("%s: failed: %v", time.Now().Format("15:04:05"), err))
+		return
+	}
+	c.healed = append(c.healed, fmt.Sprintf("%s at %s", strings.TrimSpace(string(out)), time.Now().Format("15:04:05")))
 }
 
 // componentsDown lists the local cluster's components (kwokctl's pid files) whose
