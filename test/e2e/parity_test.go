@@ -212,6 +212,25 @@ type side struct {
 	*env
 	set  paritySet
 	mark int
+	// deviation records where the built-in StatefulSet broke a guarantee in this run.
+	deviation *string
+}
+
+// guarantee checks a guarantee of the StatefulSet contract: strictly for the
+// MiniStatefulSet; for the built-in StatefulSet a miss is recorded as its deviation
+// and the two are not compared. kube-controller-manager acts on a cache and, seen
+// here under Parallel with maxUnavailable 2, sometimes deletes a pod it
+// has just re-created at the update revision, so a third pod goes down at once
+// (seen in one full e2e run of about ten).
+func (s *side) guarantee(expected, actual any, what string) {
+	s.t.Helper()
+	if s.set.Kind() != "StatefulSet" {
+		assert.Equal(s.t, expected, actual, what)
+		return
+	}
+	if !assert.ObjectsAreEqual(expected, actual) {
+		*s.deviation += fmt.Sprintf("%s: want %v, got %v; ", what, expected, actual)
+	}
 }
 
 // runParity runs scenario against a StatefulSet "sts" and a MiniStatefulSet "mini" at
@@ -229,6 +248,7 @@ func runParityIn[O any](t *testing.T, e *env, scenario func(s *side) O) {
 	}
 	var got [2]O
 	var kinds [2]string
+	var deviation [2]string
 	start := time.Now()
 	t.Run("kinds", func(t *testing.T) {
 		for i, mk := range makers {
@@ -238,7 +258,7 @@ func runParityIn[O any](t *testing.T, e *env, scenario func(s *side) O) {
 			t.Run(set.Kind(), func(t *testing.T) {
 				t.Parallel()
 				se.t = t
-				got[i] = scenario(&side{env: &se, set: set})
+				got[i] = scenario(&side{env: &se, set: set, deviation: &deviation[i]})
 			})
 		}
 	})
@@ -246,6 +266,12 @@ func runParityIn[O any](t *testing.T, e *env, scenario func(s *side) O) {
 		t.Logf("%s trace (namespace %s):\n%s\n%s observed: %+v", k, e.ns, eventLines(e.trace.snapshot(k)), k, got[i])
 	}
 	t.Logf("both kinds done in %v", time.Since(start).Round(time.Millisecond))
+	for i, d := range deviation {
+		if d != "" {
+			t.Logf("the %s broke the StatefulSet contract in this run (%s): the two kinds are not compared", kinds[i], d)
+			return
+		}
+	}
 	if !t.Failed() {
 		assert.Equal(t, got[0], got[1], "what the MiniStatefulSet did (right) differs from the built-in StatefulSet (left)")
 	}
