@@ -328,7 +328,7 @@ func FuzzRevisionHash(f *testing.F) {
 			t.Fatalf("newRevision: %v", err)
 		}
 		twinRev, _ := newRevision(twin, 1)
-		hash := templateHash(data, nil)
+		hash := templateHash(data, 0)
 		switch {
 		case rev.Name != twinRev.Name:
 			t.Fatalf("equal templates are named %s and %s", rev.Name, twinRev.Name)
@@ -352,7 +352,12 @@ func FuzzRevisionHash(f *testing.F) {
 		bumped, _ := newRevision(set, 1)
 		set.Status.CollisionCount = ptr(collision + 1)
 		next, _ := newRevision(set, 1)
-		if bumped.Name == rev.Name || bumped.Name == next.Name {
+		set.Status.CollisionCount = ptr(int32(0))
+		zero, _ := newRevision(set, 1)
+		switch {
+		case zero.Name != rev.Name:
+			t.Fatalf("no collisionCount is named %s but a count of 0 %s: apps/v1 hashes both with 0", rev.Name, zero.Name)
+		case bumped.Name == next.Name || (collision != 0 && bumped.Name == rev.Name):
 			t.Fatalf("collisionCount does not change the name: none %s, %d %s, %d %s", rev.Name, collision, bumped.Name, collision+1, next.Name)
 		}
 	})

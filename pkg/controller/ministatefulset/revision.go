@@ -3,7 +3,6 @@ package ministatefulset
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
@@ -49,16 +48,15 @@ func templateOf(rev *appsv1.ControllerRevision) (*corev1.PodTemplateSpec, error)
 	return &data.Spec.Template, nil
 }
 
-// templateHash names a template: FNV-32a of its revision data and the collision count,
-// encoded with the alphabet Kubernetes uses for generated names.
-func templateHash(data []byte, collisionCount *int32) string {
-	h := fnv.New32a()
+// templateHash names a template as apps/v1 does, so that a workload moves between
+// the two controllers without a rollout: FNV-32 (not 32a) of the revision data, then
+// the collision count in decimal (written even when it is 0: apps/v1 hashes with a
+// count of 0 when the status has none), encoded with the alphabet Kubernetes uses
+// for generated names.
+func templateHash(data []byte, collisionCount int32) string {
+	h := fnv.New32()
 	h.Write(data)
-	if collisionCount != nil {
-		var b [4]byte
-		binary.LittleEndian.PutUint32(b[:], uint32(*collisionCount))
-		h.Write(b[:])
-	}
+	h.Write([]byte(strconv.FormatInt(int64(collisionCount), 10)))
 	return rand.SafeEncodeString(strconv.FormatUint(uint64(h.Sum32()), 10))
 }
 
@@ -68,7 +66,11 @@ func newRevision(set *appsv1alpha1.MiniStatefulSet, number int64) (*appsv1.Contr
 	if err != nil {
 		return nil, err
 	}
-	hash := templateHash(data, set.Status.CollisionCount)
+	var collisions int32
+	if set.Status.CollisionCount != nil {
+		collisions = *set.Status.CollisionCount
+	}
+	hash := templateHash(data, collisions)
 	lbls := copyMap(set.Spec.Template.Labels)
 	if lbls == nil {
 		lbls = map[string]string{}

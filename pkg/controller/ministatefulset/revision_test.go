@@ -91,3 +91,37 @@ func TestPrunableRevisions(t *testing.T) {
 	set.Spec.RevisionHistoryLimit = nil
 	assert.Empty(t, prunableRevisions(set, revs, pods), "default limit 10")
 }
+
+// TestRevisionNameIsTheOneAppsV1Computes holds the revision data and names that
+// kube-controller-manager v1.37.2's own code (pkg/controller/history with the apps/v1
+// patch codec) gives for this template, so a workload moves between the two
+// controllers without a rollout. Before, FNV-32a and a binary collision count gave
+// other names for every template.
+func TestRevisionNameIsTheOneAppsV1Computes(t *testing.T) {
+	grace := int64(30)
+	set := newSet("web").Obj()
+	set.Spec.Template = corev1.PodTemplateSpec{
+		ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "web"}, Annotations: map[string]string{"note": "a"}},
+		Spec: corev1.PodSpec{
+			Containers: []corev1.Container{{
+				Name: "nginx", Image: "nginx:1.27", Ports: []corev1.ContainerPort{{Name: "web", ContainerPort: 80, Protocol: corev1.ProtocolTCP}},
+				ImagePullPolicy: corev1.PullIfNotPresent, TerminationMessagePath: "/dev/termination-log", TerminationMessagePolicy: corev1.TerminationMessageReadFile,
+			}},
+			RestartPolicy: corev1.RestartPolicyAlways, TerminationGracePeriodSeconds: &grace, DNSPolicy: corev1.DNSClusterFirst,
+			SecurityContext: &corev1.PodSecurityContext{}, SchedulerName: "default-scheduler",
+		},
+	}
+	data, err := revisionData(&set.Spec.Template)
+	require.NoError(t, err)
+	assert.Equal(t, `{"spec":{"template":{"$patch":"replace","metadata":{"annotations":{"note":"a"},"labels":{"app":"web"}},"spec":{"containers":[{"image":"nginx:1.27","imagePullPolicy":"IfNotPresent","name":"nginx","ports":[{"containerPort":80,"name":"web","protocol":"TCP"}],"resources":{},"terminationMessagePath":"/dev/termination-log","terminationMessagePolicy":"File"}],"dnsPolicy":"ClusterFirst","restartPolicy":"Always","schedulerName":"default-scheduler","securityContext":{},"terminationGracePeriodSeconds":30}}}}`,
+		string(data))
+	for _, tc := range []struct {
+		collisions *int32
+		name       string
+	}{{nil, "web-74cf7f4498"}, {ptr(int32(0)), "web-74cf7f4498"}, {ptr(int32(1)), "web-74cf7f4499"}, {ptr(int32(7)), "web-74cf7f448f"}} {
+		set.Status.CollisionCount = tc.collisions
+		name, err := RevisionName(set)
+		require.NoError(t, err)
+		assert.Equal(t, tc.name, name, "collisionCount %v", tc.collisions)
+	}
+}
