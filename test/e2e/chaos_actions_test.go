@@ -289,16 +289,16 @@ func (c *chaosRun) probeWatches() {
 			continue
 		}
 		monBefore, traceBefore := c.mon.events(), len(e.trace.snapshot(""))
-		seenBefore := e.trace.updates()
+		seenBefore := e.trace.Updates()
 		if err := c.annotate(e.ns, list.Items[0].Name, "msts.chaos/probe", time.Now().Format(time.RFC3339Nano)); err != nil {
 			continue // the pod went meanwhile
 		}
 		err = wait.PollUntilContextTimeout(c.ctx, poll, shortWait, true, func(context.Context) (bool, error) {
-			return c.mon.events() > monBefore && e.trace.updates() > seenBefore, nil
+			return c.mon.events() > monBefore && e.trace.Updates() > seenBefore, nil
 		})
 		if err != nil {
 			c.t.Errorf("after the API server restart the watches of %s did not come back: monitor %d -> %d events, trace %d events, %d -> %d updates",
-				e.ns, monBefore, c.mon.events(), traceBefore, seenBefore, e.trace.updates())
+				e.ns, monBefore, c.mon.events(), traceBefore, seenBefore, e.trace.Updates())
 		}
 	}
 }

@@ -22,6 +22,7 @@ import (
 
 	appsv1alpha1 "github.com/ministatefulset/ministatefulset/pkg/apis/apps/v1alpha1"
 	mstsinformers "github.com/ministatefulset/ministatefulset/pkg/generated/informers/externalversions"
+	"github.com/ministatefulset/ministatefulset/pkg/trace"
 )
 
 // chaosWindow is how far back the monitor looks before it calls something a
@@ -167,7 +168,7 @@ func (m *chaosMonitor) watch(ctx context.Context, namespaces []string) error {
 		{"pods", kubeInf.Core().V1().Pods().Informer(), handlers(m.onPod, m.onPodGone)},
 	} {
 		what := w.what
-		if err := runInformer(ctx, w.inf, w.h, func(error) { m.watchFailed(what) }); err != nil {
+		if err := trace.RunInformer(ctx, w.inf, w.h, func(error) { m.watchFailed(what) }); err != nil {
 			return fmt.Errorf("watching %s: %w", what, err)
 		}
 	}

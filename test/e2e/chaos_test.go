@@ -29,6 +29,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/tools/cache"
+
+	"github.com/ministatefulset/ministatefulset/pkg/trace"
 )
 
 // The chaos test: a seeded, replayable sequence of random actions against several
@@ -270,7 +272,7 @@ func (c *chaosRun) startPVPool() {
 	inf := informers.NewSharedInformerFactoryWithOptions(kube, 0, informers.WithTweakListOptions(func(o *metav1.ListOptions) {
 		o.LabelSelector = sel
 	})).Core().V1().PersistentVolumes().Informer()
-	require.NoError(c.t, runInformer(c.ctx, inf, cache.ResourceEventHandlerFuncs{
+	require.NoError(c.t, trace.RunInformer(c.ctx, inf, cache.ResourceEventHandlerFuncs{
 		AddFunc: recycle, UpdateFunc: func(_, cur any) { recycle(cur) },
 	}, nil))
 }

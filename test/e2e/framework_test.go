@@ -30,6 +30,7 @@ import (
 
 	appsv1alpha1 "github.com/ministatefulset/ministatefulset/pkg/apis/apps/v1alpha1"
 	"github.com/ministatefulset/ministatefulset/pkg/generated/clientset/versioned"
+	"github.com/ministatefulset/ministatefulset/pkg/trace"
 )
 
 // Annotations the cluster's kwok stages read (test/cluster/stages.yaml).
@@ -110,7 +111,7 @@ type env struct {
 	t     *testing.T
 	ctx   context.Context
 	ns    string
-	trace *trace
+	trace podTrace
 }
 
 // newEnv makes a fresh namespace and starts tracing its pods. When the test fails,
@@ -162,16 +163,16 @@ func (e *env) logTrace() {
 func (e *env) syncTrace() {
 	e.t.Helper()
 	e.waitSaw(shortWait, "the pod trace to catch up with the API server", func() (bool, string) {
-		return e.trace.agrees(e.pods())
+		return e.trace.Agrees(e.pods())
 	})
 }
 
-// traced is the trace's "kind name" list for one owner kind and the given event
-// kinds, once the trace has caught up with the API server.
-func (e *env) traced(owner string, kinds ...string) []string {
+// traced is the trace's "step pod" list for one owner kind and the given steps,
+// once the trace has caught up with the API server.
+func (e *env) traced(owner string, steps ...trace.Step) []string {
 	e.t.Helper()
 	e.syncTrace()
-	return e.trace.of(owner, kinds...)
+	return e.trace.Of(owner, steps...)
 }
 
 // waitFor polls cond until it holds, failing the test with what when the bound passes.

@@ -22,6 +22,7 @@ import (
 	"k8s.io/client-go/util/retry"
 
 	appsv1alpha1 "github.com/ministatefulset/ministatefulset/pkg/apis/apps/v1alpha1"
+	"github.com/ministatefulset/ministatefulset/pkg/trace"
 )
 
 // TestHostileSpecs runs the "Hostile specs and situations" table of
@@ -513,8 +514,8 @@ func hostileNamespaceDeleted(t *testing.T) {
 		return apierrors.IsNotFound(err), nil
 	})
 	for _, ev := range e.trace.snapshot("") {
-		if ev.kind == "created" && ev.at.After(deleted) {
-			t.Errorf("%s created while its namespace was being deleted", ev.name)
+		if ev.Step == trace.Created && ev.At.After(deleted) {
+			t.Errorf("%s created while its namespace was being deleted", ev.Pod)
 		}
 	}
 	newHostile(t, "h-nsdel-probe").probe()
@@ -689,8 +690,8 @@ func hostileMaxUnavailableAll(t *testing.T) {
 	})
 	var seq []string
 	for _, ev := range e.trace.snapshot(appsv1alpha1.Kind)[mark:] {
-		if ev.kind == "terminating" || ev.kind == "created" {
-			seq = append(seq, ev.kind)
+		if ev.Step == trace.Terminating || ev.Step == trace.Created {
+			seq = append(seq, string(ev.Step))
 		}
 	}
 	require.GreaterOrEqual(t, len(seq), 6, "trace: %v", seq)

@@ -16,6 +16,8 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/tools/cache"
+
+	"github.com/ministatefulset/ministatefulset/pkg/trace"
 )
 
 // leaseRecord is one state of the Lease, as a watch saw it.
@@ -62,7 +64,7 @@ func watchLease(ctx context.Context, namespace string) (*leaseWatch, error) {
 	}
 	inf := informers.NewSharedInformerFactoryWithOptions(kube, 0, informers.WithNamespace(namespace)).Coordination().V1().Leases().Informer()
 	h := cache.ResourceEventHandlerFuncs{AddFunc: record, UpdateFunc: func(_, cur any) { record(cur) }}
-	if err := runInformer(ctx, inf, h, nil); err != nil {
+	if err := trace.RunInformer(ctx, inf, h, nil); err != nil {
 		return nil, err
 	}
 	return w, nil

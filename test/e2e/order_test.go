@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	appsv1alpha1 "github.com/ministatefulset/ministatefulset/pkg/apis/apps/v1alpha1"
+	"github.com/ministatefulset/ministatefulset/pkg/trace"
 )
 
 // TestOrdinalNames proves row 1: the redis example gets redis-0..2 with the identity
@@ -98,8 +99,8 @@ func TestDeletionOrder(t *testing.T) {
 	}, e.traced("MiniStatefulSet", "terminating", "gone"))
 	var term []time.Time
 	for _, ev := range e.trace.snapshot("MiniStatefulSet") {
-		if ev.kind == "terminating" {
-			term = append(term, ev.at)
+		if ev.Step == trace.Terminating {
+			term = append(term, ev.At)
 		}
 	}
 	require.Len(t, term, 3)

@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/util/retry"
 
 	appsv1alpha1 "github.com/ministatefulset/ministatefulset/pkg/apis/apps/v1alpha1"
+	"github.com/ministatefulset/ministatefulset/pkg/trace"
 )
 
 // Parity tests run one workload, built once as an apps/v1 StatefulSetSpec, under the
@@ -365,31 +366,28 @@ func (s *side) markTrace() { s.mark = len(s.trace.snapshot(s.set.Kind())) }
 
 // since is the trace since the mark, once the trace has caught up with the pods the
 // API server lists.
-func (s *side) since() []podEvent {
+func (s *side) since() []trace.Record {
 	s.t.Helper()
 	s.syncTrace()
 	return s.trace.snapshot(s.set.Kind())[s.mark:]
 }
 
-// seq is the trace since the mark as "kind ordinal", for the given event kinds.
-func (s *side) seq(kinds ...string) []string {
+// seq is the trace since the mark as "step ordinal", for the given steps.
+func (s *side) seq(steps ...trace.Step) []string {
 	var out []string
 	for _, ev := range s.since() {
-		for _, k := range kinds {
-			if ev.kind == k {
-				out = append(out, fmt.Sprintf("%s %d", k, s.ordinal(ev.name)))
+		for _, k := range steps {
+			if ev.Step == k {
+				out = append(out, fmt.Sprintf("%s %d", k, s.ordinal(ev.Pod)))
 			}
 		}
 	}
 	return out
 }
 
-// podEventKinds are the pod events the parity tests compare.
-var podEventKinds = []string{"created", "ready", "unready", "terminating", "gone"}
-
-// order is the trace since the mark as "kind ordinal", every kind: compared where the
-// guarantees fix the order across pods (OrderedReady, one write at a time).
-func (s *side) order() []string { return s.seq(podEventKinds...) }
+// order is the trace since the mark as "step ordinal", every compared step: compared
+// where the guarantees fix the order across pods (OrderedReady, one write at a time).
+func (s *side) order() []string { return s.seq(comparedSteps...) }
 
 // perPod is the trace since the mark split by ordinal, the order of each pod's own
 // events: compared where pods change at the same time (Parallel, maxUnavailable above
@@ -397,8 +395,8 @@ func (s *side) order() []string { return s.seq(podEventKinds...) }
 func (s *side) perPod() map[int][]string {
 	out := map[int][]string{}
 	for _, ev := range s.since() {
-		o := s.ordinal(ev.name)
-		out[o] = append(out[o], ev.kind)
+		o := s.ordinal(ev.Pod)
+		out[o] = append(out[o], string(ev.Step))
 	}
 	return out
 }
@@ -408,34 +406,34 @@ func (s *side) perPod() map[int][]string {
 func (s *side) firstWave() []int {
 	out := []int{}
 	for _, ev := range s.since() {
-		if ev.kind == "created" {
+		if ev.Step == trace.Created {
 			break
 		}
-		if ev.kind == "terminating" {
-			out = append(out, s.ordinal(ev.name))
+		if ev.Step == trace.Terminating {
+			out = append(out, s.ordinal(ev.Pod))
 		}
 	}
 	sort.Ints(out)
 	return out
 }
 
-// ords lists the ordinals of the trace's events of one kind since the mark.
-func (s *side) ords(kind string) []int {
+// ords lists the ordinals of the trace's records of one step since the mark.
+func (s *side) ords(step trace.Step) []int {
 	out := []int{}
 	for _, ev := range s.since() {
-		if ev.kind == kind {
-			out = append(out, s.ordinal(ev.name))
+		if ev.Step == step {
+			out = append(out, s.ordinal(ev.Pod))
 		}
 	}
 	return out
 }
 
-// firstSince is when the trace first saw an event of this kind for the ordinal since the mark.
-func (s *side) firstSince(kind string, ord int) time.Time {
+// firstSince is when the trace first saw this step of the ordinal since the mark.
+func (s *side) firstSince(kind trace.Step, ord int) time.Time {
 	s.t.Helper()
 	for _, ev := range s.since() {
-		if ev.kind == kind && ev.name == s.podName(ord) {
-			return ev.at
+		if ev.Step == kind && ev.Pod == s.podName(ord) {
+			return ev.At
 		}
 	}
 	s.t.Fatalf("the trace has no %s %s since the mark:\n%s", kind, s.podName(ord), eventLines(s.since()))

@@ -16,6 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/wait"
+
+	"github.com/ministatefulset/ministatefulset/pkg/trace"
 )
 
 // Parity of template updates: RollingUpdate (plain, partitioned, maxUnavailable),
@@ -370,7 +372,7 @@ func (s *side) maxNotReady(n int, down ...int) int {
 	}
 	most := 0
 	for _, ev := range s.since() {
-		ready[s.ordinal(ev.name)] = ev.kind == "ready"
+		ready[s.ordinal(ev.Pod)] = ev.Step == trace.Ready
 		count := 0
 		for _, r := range ready {
 			if !r {

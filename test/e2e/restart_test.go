@@ -13,6 +13,8 @@ import (
 	"github.com/stretchr/testify/require"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/ministatefulset/ministatefulset/pkg/trace"
 )
 
 // requireOwnController skips a test that stops and starts the controller when it
@@ -232,15 +234,15 @@ func TestReapplyWhileOldPodsTerminate(t *testing.T) {
 	var goneOld, createdNew time.Time
 	var lines []string
 	for _, ev := range e.trace.snapshot("MiniStatefulSet") {
-		if ev.name != "web-0" {
+		if ev.Pod != "web-0" {
 			continue
 		}
 		lines = append(lines, ev.String())
 		switch {
-		case ev.kind == "gone" && goneOld.IsZero():
-			goneOld = ev.at
-		case ev.kind == "created" && !goneOld.IsZero() && createdNew.IsZero():
-			createdNew = ev.at
+		case ev.Step == trace.Gone && goneOld.IsZero():
+			goneOld = ev.At
+		case ev.Step == trace.Created && !goneOld.IsZero() && createdNew.IsZero():
+			createdNew = ev.At
 		}
 	}
 	require.False(t, createdNew.IsZero(), "no new web-0 after the old one was gone:\n%s", strings.Join(lines, "\n"))
@@ -251,8 +253,8 @@ func TestReapplyWhileOldPodsTerminate(t *testing.T) {
 	s.mark = 0
 	var created []string
 	for _, ev := range s.since() {
-		if ev.kind == "created" {
-			created = append(created, ev.name)
+		if ev.Step == trace.Created {
+			created = append(created, ev.Pod)
 		}
 	}
 	assert.Equal(t, []string{"web-0", "web-1", "web-2", "web-0", "web-1", "web-2"}, created, "pods created, old set then new")

@@ -20,6 +20,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
+
+	"github.com/ministatefulset/ministatefulset/pkg/trace"
 )
 
 // TestStableDNSPerPod proves that each pod of a MiniStatefulSet gets a stable DNS
@@ -290,11 +292,11 @@ func (e *env) waitResolvesTo(host string, want ...string) {
 	})
 }
 
-// traceOrdinals maps the trace's events of one kind for one owner kind to ordinals.
-func traceOrdinals(e *env, owner, kind string) []int {
+// traceOrdinals maps the trace's records of one step for one owner kind to ordinals.
+func traceOrdinals(e *env, owner string, kind trace.Step) []int {
 	var out []int
 	for _, s := range e.traced(owner, kind) {
-		name := strings.TrimPrefix(s, kind+" ")
+		name := strings.TrimPrefix(s, string(kind)+" ")
 		n, err := strconv.Atoi(name[strings.LastIndex(name, "-")+1:])
 		if err != nil {
 			e.t.Fatalf("pod name %q in the trace has no ordinal", name)
@@ -304,10 +306,10 @@ func traceOrdinals(e *env, owner, kind string) []int {
 	return out
 }
 
-// ordinalOrder is the trace of one owner kind as "kind ordinal", every kind of event.
+// ordinalOrder is the trace of one owner kind as "step ordinal", every compared step.
 func ordinalOrder(e *env, owner string) []string {
 	var out []string
-	for _, s := range e.traced(owner, podEventKinds...) {
+	for _, s := range e.traced(owner, comparedSteps...) {
 		kind, name, _ := strings.Cut(s, " ")
 		out = append(out, kind+" "+name[strings.LastIndex(name, "-")+1:])
 	}
@@ -315,20 +317,20 @@ func ordinalOrder(e *env, owner string) []string {
 }
 
 // assertCreatedAfterReady checks that <set>-(i+1) was created only after <set>-i was Ready.
-func assertCreatedAfterReady(t *testing.T, events []podEvent, set string, replicas int) {
+func assertCreatedAfterReady(t *testing.T, events []trace.Record, set string, replicas int) {
 	t.Helper()
-	first := func(kind, name string) (time.Time, bool) {
+	first := func(kind trace.Step, name string) (time.Time, bool) {
 		for _, ev := range events {
-			if ev.kind == kind && ev.name == name {
-				return ev.at, true
+			if ev.Step == kind && ev.Pod == name {
+				return ev.At, true
 			}
 		}
 		return time.Time{}, false
 	}
 	for i := 0; i+1 < replicas; i++ {
 		prev, next := fmt.Sprintf("%s-%d", set, i), fmt.Sprintf("%s-%d", set, i+1)
-		ready, ok1 := first("ready", prev)
-		created, ok2 := first("created", next)
+		ready, ok1 := first(trace.Ready, prev)
+		created, ok2 := first(trace.Created, next)
 		if !ok1 || !ok2 {
 			t.Errorf("trace lacks ready %s (%v) or created %s (%v):\n%s", prev, ok1, next, ok2, eventLines(events))
 			continue
@@ -337,12 +339,4 @@ func assertCreatedAfterReady(t *testing.T, events []podEvent, set string, replic
 			t.Errorf("%s created at %s, before %s was ready at %s", next, created.Format("15:04:05.000"), prev, ready.Format("15:04:05.000"))
 		}
 	}
-}
-
-func eventLines(events []podEvent) string {
-	var lines []string
-	for _, ev := range events {
-		lines = append(lines, "  "+ev.String())
-	}
-	return strings.Join(lines, "\n")
 }
