@@ -12,6 +12,8 @@ KUBECONFIG ?= $(HOME)/.kube/config
 KUBECTL  := $(CURDIR)/.cache/bin/kubectl
 
 # The local test cluster (test/cluster): kwok nodes around a real v1.37.2 control plane.
+# READY_DELAY_MS is how long a new pod takes to become Ready on the cluster of make run and
+# make cluster-up, so a learner sees each pod wait its turn; the e2e cluster has none.
 # CLUSTER_DIR, CLUSTER_NAME and DNS_PORT may be set to run a second cluster beside the first.
 CLUSTER_DIR ?= $(CURDIR)/.cache/cluster
 CLUSTER_NAME ?= msts-e2e
@@ -21,6 +23,7 @@ CLUSTER_KUBECONFIG := $(CLUSTER_DIR)/kubeconfig
 DNS_PORT ?= 15353
 E2E_ARTIFACTS ?= $(CURDIR)/.cache/e2e
 E2E_FLAGS ?= -v
+READY_DELAY_MS ?= 2000
 CLUSTER_BINS := etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok kwokctl coredns
 
 # kind, for users with Docker.
@@ -32,7 +35,7 @@ NEED_DOCKER := if ! docker info >/dev/null 2>&1; then \
 	echo "kind needs a running Docker engine and none answers here ('docker info' failed)."; \
 	echo "Use 'make run' and 'make e2e' instead: they need no Docker."; exit 1; fi
 
-.PHONY: help generate verify build test unit fuzz e2e chaos bench run run-against install-crd clean \
+.PHONY: help generate verify build test unit fuzz e2e dig lessons compare chaos bench run run-against install-crd install-plugin clean \
 	tools cluster-up cluster-down kind-up kind-deploy kind-e2e kind-down
 
 help: ## List the targets.
@@ -63,8 +66,20 @@ verify: ## Fail if generated code is stale, gofmt or go vet complain, or go mod 
 	go mod tidy -diff
 	@echo "verify: ok"
 
-build: ## Build the controller into bin/.
+build: ## Build the controller and the kubectl plugin (kubectl-msts) into bin/.
 	go build -o $(BIN)/ministatefulset-controller ./cmd/ministatefulset-controller
+	go build -o $(BIN)/kubectl-msts ./cmd/kubectl-msts
+
+# Where install-plugin puts kubectl-msts: a directory on PATH, so `kubectl msts` works.
+PLUGIN_DIR ?= $(shell go env GOPATH)/bin
+
+install-plugin: ## Put kubectl-msts into $PLUGIN_DIR (default: $(go env GOPATH)/bin), so `kubectl msts ...` works.
+	mkdir -p "$(PLUGIN_DIR)"
+	go build -o "$(PLUGIN_DIR)/kubectl-msts" ./cmd/kubectl-msts
+	@case ":$$PATH:" in \
+	  *":$(PLUGIN_DIR):"*) echo "installed $(PLUGIN_DIR)/kubectl-msts: try 'kubectl msts --help'";; \
+	  *) echo "installed $(PLUGIN_DIR)/kubectl-msts; add $(PLUGIN_DIR) to PATH so kubectl finds it: export PATH=$(PLUGIN_DIR):\$$PATH";; \
+	esac
 
 unit: ## Unit tests with the race detector.
 	go test -race -count=1 ./...
@@ -81,7 +96,15 @@ fuzz: ## Run each fuzz target for FUZZTIME (default 10s; make fuzz FUZZTIME=3m);
 # (or CHAOS_SEED= empty) draws a new seed from the clock.
 CHAOS_SEED ?= 20261125
 
-e2e: build tools ## End-to-end suite on a fresh local cluster (torn down afterwards).
+# The lessons look up a pod's DNS name with dig, as a learner does: install Debian's
+# dnsutils when it is missing and we may (root), or say what to do.
+dig:
+	@command -v dig >/dev/null 2>&1 || { \
+	  echo "installing dig (Debian dnsutils) for the lessons' DNS lookups"; \
+	  { apt-get install -y -q dnsutils || { apt-get update -q && apt-get install -y -q dnsutils; }; } >/dev/null 2>&1 \
+	  || { echo "dig is missing and could not be installed: install Debian's dnsutils (apt-get install dnsutils)"; exit 1; }; }
+
+e2e: build tools dig ## End-to-end suite on a fresh local cluster (torn down afterwards), then the lessons.
 	mkdir -p $(E2E_ARTIFACTS); rm -f $(E2E_ARTIFACTS)/controller.log
 	MSTS_SKIP_BUILD=1 MSTS_DNS_PORT=$(DNS_PORT) test/cluster/up.sh
 	trap 'test/cluster/down.sh' EXIT; \
@@ -89,7 +112,20 @@ e2e: build tools ## End-to-end suite on a fresh local cluster (torn down afterwa
 	MSTS_KUBECONFIG=$(CLUSTER_KUBECONFIG) MSTS_CONTROLLER_BIN=$(CURDIR)/$(BIN)/ministatefulset-controller \
 	MSTS_DNS_ADDR=127.0.0.1:$(DNS_PORT) MSTS_E2E_ARTIFACTS=$(E2E_ARTIFACTS) MSTS_CHAOS_SEED=$(CHAOS_SEED) \
 	go test -tags e2e -count=1 -timeout 30m $(E2E_FLAGS) ./test/e2e; \
-	echo "e2e: controller log kept at $(E2E_ARTIFACTS)/controller.log"
+	echo "e2e: controller log kept at $(E2E_ARTIFACTS)/controller.log"; \
+	$(LESSONS_ENV) go test -tags e2e -count=1 -timeout 20m $(E2E_FLAGS) ./test/lessons
+
+# What the lessons test (test/lessons) needs: it runs each command of docs/lessons in a
+# shell with kubectl and kubectl-msts on PATH and a controller started as make run does.
+LESSONS_ENV = MSTS_KUBECONFIG=$(CLUSTER_KUBECONFIG) MSTS_CONTROLLER_BIN=$(CURDIR)/$(BIN)/ministatefulset-controller \
+	MSTS_PLUGIN_DIR=$(CURDIR)/$(BIN) MSTS_BIN_DIR=$(CURDIR)/.cache/bin MSTS_E2E_ARTIFACTS=$(E2E_ARTIFACTS)
+
+lessons: build tools dig ## Run the lessons of docs/lessons, command by command, on a fresh local cluster.
+	mkdir -p $(E2E_ARTIFACTS)
+	MSTS_SKIP_BUILD=1 MSTS_DNS_PORT=$(DNS_PORT) test/cluster/up.sh
+	trap 'test/cluster/down.sh' EXIT; \
+	test/cluster/install.sh; \
+	$(LESSONS_ENV) go test -tags e2e -count=1 -timeout 20m -v ./test/lessons
 
 # The chaos test alone (test/e2e/chaos_test.go): SEED replays a run (empty: from the clock),
 # ACTIONS is its length (make test runs 150 as part of the e2e suite).
@@ -106,6 +142,23 @@ chaos: build tools ## The chaos test alone, on a fresh local cluster: make chaos
 	go test -tags e2e -count=1 -timeout 90m -v -run '^TestChaos$$' ./test/e2e; \
 	echo "chaos: plan, log and controller logs kept in $(E2E_ARTIFACTS)"
 
+# The compare runner on a cluster of its own (torn down afterwards), with the controller
+# running beside kube-controller-manager: make compare MANIFEST=deploy/examples/redis.yaml.
+MANIFEST ?=
+SCENARIO ?= all
+PARALLEL ?= 3
+COMPARE_CLUSTER_DIR := $(CURDIR)/.cache/compare-cluster
+
+compare: build tools ## Run MANIFEST under the built-in StatefulSet and MiniStatefulSet side by side: make compare MANIFEST=FILE [SCENARIO=a,b|all] [PARALLEL=3].
+	@test -n "$(MANIFEST)" || { echo "give a manifest: make compare MANIFEST=deploy/examples/redis.yaml [SCENARIO=create,rolling-update]"; exit 1; }
+	mkdir -p $(E2E_ARTIFACTS)
+	MSTS_SKIP_BUILD=1 MSTS_CLUSTER_DIR=$(COMPARE_CLUSTER_DIR) MSTS_CLUSTER_NAME=msts-compare test/cluster/up.sh
+	export MSTS_CLUSTER_DIR=$(COMPARE_CLUSTER_DIR) MSTS_CLUSTER_NAME=msts-compare; trap 'kill $$ctl 2>/dev/null; test/cluster/down.sh' EXIT; \
+	test/cluster/install.sh; \
+	$(BIN)/ministatefulset-controller --kubeconfig $(COMPARE_CLUSTER_DIR)/kubeconfig > $(E2E_ARTIFACTS)/compare-controller.log 2>&1 & ctl=$$!; \
+	echo "compare: the MiniStatefulSet controller's log is $(E2E_ARTIFACTS)/compare-controller.log"; \
+	$(BIN)/kubectl-msts --kubeconfig $(COMPARE_CLUSTER_DIR)/kubeconfig compare -f $(MANIFEST) --scenario $(SCENARIO) --parallel $(PARALLEL)
+
 test: verify unit fuzz e2e ## Everything: verify, unit tests, fuzzing, then the e2e suite on a real control plane. The README's test command.
 
 bench: ## Benchmarks that print figures.
@@ -115,22 +168,16 @@ tools: ## Build the test cluster's pinned binaries into .cache/bin (minutes the 
 	test/tools/build.sh $(CLUSTER_BINS)
 
 cluster-up: tools ## Start the local cluster (control plane, kwok nodes, CoreDNS on 127.0.0.1:$DNS_PORT, CRD, static PVs).
-	MSTS_SKIP_BUILD=1 MSTS_DNS_PORT=$(DNS_PORT) test/cluster/up.sh
+	MSTS_SKIP_BUILD=1 MSTS_DNS_PORT=$(DNS_PORT) MSTS_READY_DELAY_MS=$(READY_DELAY_MS) test/cluster/up.sh
 	test/cluster/install.sh
 
 cluster-down: ## Stop the local cluster.
 	test/cluster/down.sh
 
-run: build cluster-up ## The main job: local cluster, the redis example, and the controller in the foreground.
-	$(KUBECTL) --kubeconfig $(CLUSTER_KUBECONFIG) apply -f deploy/examples/redis.yaml
-	@echo; echo "MiniStatefulSet controller starting against the local cluster. In another shell:"; \
-	echo "  export KUBECONFIG=$(CLUSTER_KUBECONFIG) PATH=$(CURDIR)/.cache/bin:\$$PATH"; \
-	echo "  kubectl get msts,pods,pvc -o wide          # redis-0, then redis-1, then redis-2"; \
-	echo "  kubectl describe msts redis                 # the Waiting condition and the events"; \
-	echo "  kubectl scale msts/redis --replicas=5"; \
-	echo "  dig @127.0.0.1 -p $(DNS_PORT) redis-0.redis.default.svc.cluster.local   # per-pod DNS (dig: Debian dnsutils)"; \
-	echo "Ctrl-C stops the controller; 'make cluster-down' stops the cluster."; echo
-	$(BIN)/ministatefulset-controller --kubeconfig $(CLUSTER_KUBECONFIG) -v=2
+run: build tools ## The main job: a local cluster, the controller, the redis example, and its live timeline in the foreground.
+	MSTS_SKIP_BUILD=1 MSTS_DNS_PORT=$(DNS_PORT) MSTS_READY_DELAY_MS=$(READY_DELAY_MS) test/cluster/up.sh
+	test/cluster/install.sh
+	MSTS_DNS_PORT=$(DNS_PORT) test/cluster/run.sh $(BIN)/ministatefulset-controller $(BIN)/kubectl-msts deploy/examples/redis.yaml redis
 
 install-crd: ## Install the CRD and admission policy into the cluster of $KUBECONFIG.
 	kubectl --kubeconfig "$(KUBECONFIG)" apply --server-side -f deploy/crd/

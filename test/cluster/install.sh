@@ -5,7 +5,7 @@
 #
 # Usage: test/cluster/install.sh
 # Env (besides those in lib.sh):
-#   MSTS_PVS   number of static PVs to keep in the pool (default 150)
+#   MSTS_PVS   number of static PVs to keep in the pool (default 400: the compare runner alone spends about 90, since Retain keeps a released volume from binding again)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -15,7 +15,7 @@ msts_wait_for 60 "CRD established" k wait --for=condition=Established --timeout=
   crd/ministatefulsets.apps.ministatefulset.dev || msts_die "CRD not established"
 k apply --server-side --force-conflicts -f "${deploy}/validation.yaml" >&2
 
-n="${MSTS_PVS:-150}"
+n="${MSTS_PVS:-400}"
 {
   for i in $(seq 1 "${n}"); do
     cat <<PV

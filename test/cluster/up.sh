@@ -9,6 +9,8 @@
 #   MSTS_SKIP_BUILD=1      do not run test/tools/build.sh first
 #   MSTS_CLUSTER_REUSE=1   keep an existing healthy cluster instead of
 #                          recreating it
+#   MSTS_READY_DELAY_MS=N  a new pod becomes Ready N ms after it starts
+#                          (default 0: at once; make run uses 2000)
 #   MSTS_DNS_PORT=N        also run CoreDNS (test/cluster/Corefile) serving
 #                          cluster.local on 127.0.0.1:N (udp+tcp); its /ready
 #                          endpoint is on MSTS_DNS_READY_PORT (default N+1)
@@ -43,6 +45,12 @@ fi
 
 if [[ ${reuse} == 0 ]]; then
   rm -f "${MSTS_KUBECONFIG}"
+  ready_delay="${MSTS_READY_DELAY_MS:-0}"
+  [[ "${ready_delay}" =~ ^[0-9]+$ ]] || msts_die "MSTS_READY_DELAY_MS must be a number of milliseconds, got '${ready_delay}'"
+  stages="${MSTS_CLUSTER_DIR}/stages.yaml"
+  sed "s/durationMilliseconds: 0 # MSTS_READY_DELAY_MS/durationMilliseconds: ${ready_delay}/" \
+    "${MSTS_CLUSTER_LIB_DIR}/stages.yaml" >"${stages}"
+  grep -q "durationMilliseconds: ${ready_delay}\$" "${stages}" || msts_die "could not set the ready delay in ${stages}"
   msts_log "creating cluster ${MSTS_CLUSTER_NAME} in ${KWOK_WORKDIR}"
   # One controller manager and one scheduler: no leader election, so that an API
   # server restart (test/cluster/restart-apiserver.sh) longer than their renew
@@ -56,7 +64,7 @@ if [[ ${reuse} == 0 ]]; then
     --kube-scheduler-binary "${MSTS_BIN_DIR}/kube-scheduler" \
     --kwok-controller-binary "${MSTS_BIN_DIR}/kwok" \
     --config "${MSTS_CLUSTER_LIB_DIR}/kwokctl.yaml" \
-    --config "${MSTS_CLUSTER_LIB_DIR}/stages.yaml" \
+    --config "${stages}" \
     --disable-qps-limits \
     --extra-args "kube-apiserver=service-cluster-ip-range=10.96.0.0/16" \
     --extra-args "kube-controller-manager=leader-elect=false" \
@@ -64,7 +72,7 @@ if [[ ${reuse} == 0 ]]; then
     --kubeconfig "${MSTS_KUBECONFIG}" \
     --wait 120s >&2 \
     || msts_die "kwokctl create cluster failed; component logs: ${KWOK_WORKDIR}/clusters/${MSTS_CLUSTER_NAME}/logs"
-  msts_log "control plane up in $(( $(date +%s) - t0 ))s"
+  msts_log "control plane up in $(( $(date +%s) - t0 ))s; pods become Ready ${ready_delay} ms after they start"
 
   t0=$(date +%s)
   kwokctl scale node --replicas "${MSTS_NODES}" >&2
