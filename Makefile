@@ -81,8 +81,9 @@ install-plugin: ## Put kubectl-msts into $PLUGIN_DIR (default: $(go env GOPATH)/
 	  *) echo "installed $(PLUGIN_DIR)/kubectl-msts; add $(PLUGIN_DIR) to PATH so kubectl finds it: export PATH=$(PLUGIN_DIR):\$$PATH";; \
 	esac
 
-unit: ## Unit tests with the race detector.
+unit: ## Unit tests with the race detector, then the randomized test in full without it (it is sequential).
 	go test -race -count=1 ./...
+	go test -count=1 -run '^TestRandomizedInvariants$$' ./pkg/controller/ministatefulset
 
 FUZZTIME ?= 10s
 FUZZ_PKG := ./pkg/controller/ministatefulset

@@ -41,6 +41,8 @@ type admissionCase struct {
 // too, unless the row says otherwise, so no StatefulSet manifest that converts today
 // stops converting.
 func TestAdmissionRejectsBadSpecs(t *testing.T) {
+	// Runs beside the other tests that leave the suite's controller running.
+	t.Parallel()
 	e := newEnv(t, "admission")
 	cases := []admissionCase{
 		{name: "negative replicas", mut: func(s *appsv1alpha1.MiniStatefulSet) { s.Spec.Replicas = ptr(int32(-1)) },
@@ -237,6 +239,8 @@ func TestAdmissionRejectsBadSpecs(t *testing.T) {
 // a StatefulSet, pass admission (dry run: nothing runs). What the controller then
 // does with them is TestHostileSpecs's part.
 func TestAdmissionAcceptsOddSpecs(t *testing.T) {
+	// Runs beside the other tests that leave the suite's controller running.
+	t.Parallel()
 	e := newEnv(t, "admission-ok")
 	cases := []admissionCase{
 		{name: "name of 52 characters", mut: func(s *appsv1alpha1.MiniStatefulSet) { s.Name = "n" + strings.Repeat("a", 51) }},

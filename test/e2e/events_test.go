@@ -204,6 +204,8 @@ func (e *env) waitEvent(set string, parts ...string) string {
 // refused by another policy (FailedDelete), then let through (SuccessfulDelete). After
 // each refusal the controller retries by itself once the cause is gone.
 func TestEventReasons(t *testing.T) {
+	// Runs beside the other tests that leave the suite's controller running.
+	t.Parallel()
 	requireKwok(t)
 	e := newEnv(t, "events")
 	e.denyPodWrites()

@@ -34,6 +34,8 @@ import (
 // keeps serving other sets meanwhile. At the end the controller process must still
 // be alive, with no panic in its log.
 func TestHostileSpecs(t *testing.T) {
+	// Runs beside the other tests that leave the suite's controller running.
+	t.Parallel()
 	requireKwok(t)
 	rows := []struct {
 		name string

@@ -21,6 +21,8 @@ import (
 // TestOrdinalNames proves row 1: the redis example gets redis-0..2 with the identity
 // labels, hostname, subdomain and a controller ownerReference.
 func TestOrdinalNames(t *testing.T) {
+	// Runs beside the other tests that leave the suite's controller running.
+	t.Parallel()
 	requireKwok(t)
 	e := newEnv(t, "names")
 	set := e.createSet("redis", statefulSpec("redis", 3, nil, true))
@@ -51,6 +53,8 @@ func TestOrdinalNames(t *testing.T) {
 // TestCreationOrder proves row 2: while redis-0 is held un-Ready no redis-1 exists,
 // watched over several seconds; releasing each pod lets exactly the next one appear.
 func TestCreationOrder(t *testing.T) {
+	// Runs beside the other tests that leave the suite's controller running.
+	t.Parallel()
 	requireKwok(t)
 	e := newEnv(t, "create")
 	e.createSet("redis", statefulSpec("redis", 3, map[string]string{holdUnready: "true"}, false))
@@ -86,6 +90,8 @@ func TestCreationOrder(t *testing.T) {
 // TestDeletionOrder proves row 3: scaling 3 to 0 deletes 2, then 1, then 0, each only
 // after the previous one is fully gone (kwok keeps a deleted pod 2s).
 func TestDeletionOrder(t *testing.T) {
+	// Runs beside the other tests that leave the suite's controller running.
+	t.Parallel()
 	requireKwok(t)
 	e := newEnv(t, "delete")
 	e.createSet("redis", statefulSpec("redis", 3, map[string]string{deleteDelay: "2s"}, false))

@@ -17,6 +17,8 @@ import (
 // annotation): pod 2 must not appear; once the delete goes through, pod 0 comes back
 // and, only when it is Ready, pod 2. Both kinds must do the same, in the same order.
 func TestParityFailedPod(t *testing.T) {
+	// Runs beside the other tests that leave the suite's controller running.
+	t.Parallel()
 	requireKwok(t)
 	e := newEnv(t, "pfail")
 	e.denyPodWrites()

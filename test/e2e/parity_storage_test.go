@@ -104,6 +104,8 @@ func retentionPolicy(whenDeleted, whenScaled appsv1.PersistentVolumeClaimRetenti
 // TestParityRetentionPolicy checks the three policies that differ in what they leave
 // to the garbage collector.
 func TestParityRetentionPolicy(t *testing.T) {
+	// Runs beside the other tests that leave the suite's controller running.
+	t.Parallel()
 	requireKwok(t)
 	type result struct {
 		Owners []string

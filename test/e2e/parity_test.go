@@ -542,6 +542,8 @@ func (s *side) atLeastMinReady(what string, after time.Time, ord int) bool {
 // stored with one-second precision; measured from when a watch saw the pod Ready the
 // wait is between 2s and 3s. The test checks the 3s against lastTransitionTime.
 func TestParityMinReadySeconds(t *testing.T) {
+	// Runs beside the other tests that leave the suite's controller running.
+	t.Parallel()
 	requireKwok(t)
 	spec := statefulSpec("app", 3, nil, false)
 	spec.MinReadySeconds = 3
@@ -593,6 +595,8 @@ func TestParityMinReadySeconds(t *testing.T) {
 // TestParityStartOrdinal: ordinals.start 5 gives pods 5 and 6; moving it to 0 creates
 // 0 and 1 and deletes 6 and 5, in the same order under both kinds.
 func TestParityStartOrdinal(t *testing.T) {
+	// Runs beside the other tests that leave the suite's controller running.
+	t.Parallel()
 	requireKwok(t)
 	spec := statefulSpec("app", 2, map[string]string{deleteDelay: "1s"}, false)
 	spec.Ordinals = &appsv1.StatefulSetOrdinals{Start: 5}

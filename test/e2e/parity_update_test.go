@@ -39,6 +39,8 @@ func (s *side) assertReadyBeforeNext(order []int) {
 // TestParityRollingUpdate: a new image replaces 2, 1, 0, each only after the one
 // above is back and Ready; at the end every pod and the status are at the new revision.
 func TestParityRollingUpdate(t *testing.T) {
+	// Runs beside the other tests that leave the suite's controller running.
+	t.Parallel()
 	requireKwok(t)
 	spec := statefulSpec("app", 3, map[string]string{deleteDelay: "1s"}, false)
 	type result struct {
@@ -64,6 +66,8 @@ func TestParityRollingUpdate(t *testing.T) {
 // deleted pod below the partition comes back at the current revision, and partition 0
 // then rolls out 1 and 0 in that order.
 func TestParityPartitionCanary(t *testing.T) {
+	// Runs beside the other tests that leave the suite's controller running.
+	t.Parallel()
 	requireKwok(t)
 	spec := statefulSpec("app", 3, map[string]string{deleteDelay: "1s"}, false)
 	spec.UpdateStrategy = appsv1.StatefulSetUpdateStrategy{
@@ -120,6 +124,8 @@ func TestParityPartitionCanary(t *testing.T) {
 // TestParityRollback: reverting the template re-uses the first revision, renumbered as
 // the newest, instead of minting a third one.
 func TestParityRollback(t *testing.T) {
+	// Runs beside the other tests that leave the suite's controller running.
+	t.Parallel()
 	requireKwok(t)
 	spec := statefulSpec("app", 2, nil, false)
 	type result struct {
@@ -168,6 +174,8 @@ func TestParityRollback(t *testing.T) {
 // not move it (the documented "forced rollback"): only deleting the stuck pod does,
 // which brings it back at the reverted revision while the lower pods are untouched.
 func TestParityForcedRollback(t *testing.T) {
+	// Runs beside the other tests that leave the suite's controller running.
+	t.Parallel()
 	requireKwok(t)
 	spec := statefulSpec("app", 3, map[string]string{deleteDelay: "1s"}, false)
 	type result struct {
@@ -216,6 +224,8 @@ func TestParityForcedRollback(t *testing.T) {
 // TestParityOnDelete: a new template replaces nothing by itself; each pod the user
 // deletes comes back at the update revision.
 func TestParityOnDelete(t *testing.T) {
+	// Runs beside the other tests that leave the suite's controller running.
+	t.Parallel()
 	requireKwok(t)
 	spec := statefulSpec("app", 3, map[string]string{deleteDelay: "1s"}, false)
 	spec.UpdateStrategy = appsv1.StatefulSetUpdateStrategy{Type: appsv1.OnDeleteStatefulSetStrategyType}
@@ -271,6 +281,8 @@ func TestParityOnDelete(t *testing.T) {
 // TestParityMaxUnavailable: with maxUnavailable 2 a rolling update of 5 pods keeps at
 // most 2 of them un-Ready at any time, and does use both.
 func TestParityMaxUnavailable(t *testing.T) {
+	// Runs beside the other tests that leave the suite's controller running.
+	t.Parallel()
 	requireKwok(t)
 	for _, policy := range []appsv1.PodManagementPolicyType{appsv1.OrderedReadyPodManagement, appsv1.ParallelPodManagement} {
 		t.Run(string(policy), func(t *testing.T) {
@@ -313,6 +325,8 @@ func TestParityMaxUnavailable(t *testing.T) {
 // Whether the un-Ready old pod is replaced, and in which order the others follow, must
 // be the same for both kinds; the outcome after a bounded window is compared.
 func TestParityParallelUnhealthyUpdate(t *testing.T) {
+	// Runs beside the other tests that leave the suite's controller running.
+	t.Parallel()
 	requireKwok(t)
 	spec := statefulSpec("app", 3, map[string]string{deleteDelay: "1s"}, false)
 	spec.PodManagementPolicy = appsv1.ParallelPodManagement

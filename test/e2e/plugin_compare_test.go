@@ -59,6 +59,8 @@ spec:
 // cluster, under kube-controller-manager's StatefulSet controller and under the
 // suite's MiniStatefulSet controller, and requires both to do the same in each.
 func TestPluginCompare(t *testing.T) {
+	// Runs beside the other tests that leave the suite's controller running.
+	t.Parallel()
 	requireKwok(t)
 	e := newEnv(t, "pcmp")
 	file := filepath.Join(t.TempDir(), "web.yaml")
@@ -87,6 +89,8 @@ func TestPluginCompare(t *testing.T) {
 // pair: one step scales the StatefulSet to 2 and the MiniStatefulSet to 3. The
 // verdict must be DIFFERENT, naming the first pod step only one side showed.
 func TestCompareReportsADifference(t *testing.T) {
+	// Runs beside the other tests that leave the suite's controller running.
+	t.Parallel()
 	requireKwok(t)
 	e := newEnv(t, "pcmpd")
 	m, err := compare.ParseManifest([]byte(compareManifest))

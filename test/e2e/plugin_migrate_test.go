@@ -46,6 +46,8 @@ func (e *env) ownedNow() owned {
 // replaced, the pods keep their revision, and afterwards a template change rolls out
 // normally under each owner.
 func TestMigrateKeepsEveryPodBothWays(t *testing.T) {
+	// Runs beside the other tests that leave the suite's controller running.
+	t.Parallel()
 	requireKwok(t)
 	e := newEnv(t, "migrate")
 	sts := &side{env: e, set: &builtinSet{e, "web"}, deviation: new(string)}
@@ -116,6 +118,8 @@ func TestMigrateKeepsEveryPodBothWays(t *testing.T) {
 // terminationMessagePath, ...), so apps/v1 would name another revision and replace
 // every pod. migrate says so and changes nothing; a set mid-rollout is refused too.
 func TestMigrateRefusesWhatWouldRestartPods(t *testing.T) {
+	// Runs beside the other tests that leave the suite's controller running.
+	t.Parallel()
 	requireKwok(t)
 	e := newEnv(t, "migrate-refuse")
 	mini := &side{env: e, set: &miniSet{e, "web"}, deviation: new(string)}

@@ -30,6 +30,8 @@ const restartedAt = "kubectl.kubernetes.io/restartedAt"
 // a whole rollout of a MiniStatefulSet and of a built-in StatefulSet of 3 replicas:
 // the same commands, the same messages, the same outcome under each controller.
 func TestPluginRollout(t *testing.T) {
+	// Runs beside the other tests that leave the suite's controller running.
+	t.Parallel()
 	cases := []struct {
 		ref, word string
 		set       func(*env) paritySet
@@ -129,6 +131,8 @@ spec:
 // `kubectl msts convert -f`, creates what it prints, and the MiniStatefulSet comes
 // up with its pods, under the MiniStatefulSet controller.
 func TestPluginConvertRunsOnTheCluster(t *testing.T) {
+	// Runs beside the other tests that leave the suite's controller running.
+	t.Parallel()
 	e := newEnv(t, "convert")
 	path := filepath.Join(t.TempDir(), "web.yaml")
 	require.NoError(t, os.WriteFile(path, []byte(webManifest), 0o644))

@@ -29,6 +29,8 @@ import (
 // millisecond, web-0 becoming Ready once released and each creation after the Ready
 // it waited for; the SVG has a lane per ordinal.
 func TestPluginTimelineFollowsAScaleUp(t *testing.T) {
+	// Runs beside the other tests that leave the suite's controller running.
+	t.Parallel()
 	requireKwok(t)
 	e := newEnv(t, "timeline")
 	e.createSet("web", statefulSpec("web", 1, nil, false))
@@ -72,6 +74,8 @@ func TestPluginTimelineFollowsAScaleUp(t *testing.T) {
 // TestPluginTimelineOfAStatefulSet reads a built-in StatefulSet's story back from
 // the API, with no watch: the same lines, to the second.
 func TestPluginTimelineOfAStatefulSet(t *testing.T) {
+	// Runs beside the other tests that leave the suite's controller running.
+	t.Parallel()
 	e := newEnv(t, "timeline-sts")
 	e.createStatefulSet("web", statefulSpec("web", 2, nil, false))
 	e.waitReady("web-0", "web-1")

@@ -196,6 +196,8 @@ func TestRestartMidRollingUpdate(t *testing.T) {
 // not hang: it creates web-0 as soon as the old one is gone, not at the next resync,
 // re-attaches the old claims, and brings its 3 pods up in order.
 func TestReapplyWhileOldPodsTerminate(t *testing.T) {
+	// Runs beside the other tests that leave the suite's controller running.
+	t.Parallel()
 	requireKwok(t)
 	e := newEnv(t, "reapply")
 	spec := statefulSpec("web", 3, map[string]string{deleteDelay: "4s"}, true)

@@ -29,6 +29,8 @@ import (
 // the Service name resolves to every pod, and that when a pod is replaced its name
 // follows the new pod.
 func TestStableDNSPerPod(t *testing.T) {
+	// Runs beside the other tests that leave the suite's controller running.
+	t.Parallel()
 	requireKwok(t)
 	e := newEnv(t, "dns")
 	e.createSet("redis", statefulSpec("redis", 3, nil, false))
@@ -78,6 +80,8 @@ func TestStableDNSPerPod(t *testing.T) {
 // volume), and that deleting the MiniStatefulSet lets the garbage collector remove
 // its pods through their ownerReferences while the claims are kept.
 func TestClaimPerPodSurvives(t *testing.T) {
+	// Runs beside the other tests that leave the suite's controller running.
+	t.Parallel()
 	requireKwok(t)
 	e := newEnv(t, "pvc")
 	set := e.createSet("redis", statefulSpec("redis", 3, nil, true))
@@ -151,6 +155,8 @@ func TestClaimPerPodSurvives(t *testing.T) {
 // and both create (0,1,2, each after the previous is Ready) and delete (2,1) in the
 // same order.
 func TestSideBySideWithBuiltInStatefulSet(t *testing.T) {
+	// Runs beside the other tests that leave the suite's controller running.
+	t.Parallel()
 	requireKwok(t)
 	e := newEnv(t, "side")
 	specFor := func(name string) appsv1.StatefulSetSpec {
