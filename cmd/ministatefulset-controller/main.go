@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"syscall"
@@ -43,7 +44,8 @@ type options struct {
 	leaderElect        bool
 	leaderNamespace    string
 	healthProbeAddress string
-	metricsBindAddress string
+	statusFold         time.Duration
+	profiling          bool
 	leaseDuration      time.Duration
 	renewDeadline      time.Duration
 	retryPeriod        time.Duration
@@ -61,11 +63,20 @@ func (o *options) addFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.renewDeadline, "leader-elect-renew-deadline", 10*time.Second, "Renew deadline for leader election.")
 	fs.DurationVar(&o.retryPeriod, "leader-elect-retry-period", 2*time.Second, "Retry period for leader election.")
 	fs.StringVar(&o.healthProbeAddress, "health-probe-bind-address", "", "Address for /healthz and /readyz (for example :8081); empty disables.")
+	fs.DurationVar(&o.statusFold, "status-fold-interval", time.Second,
+		"While a set scales or rolls, write its status at most this often (its counters lag by at most this); a new generation, revision or Waiting reason is written at once. 0 writes every change at once.")
+	fs.BoolVar(&o.profiling, "profiling", false, "Serve Go's pprof profiles under /debug/pprof/ on the health probe address.")
 }
 
 func (o *options) validate() error {
 	if o.workers < 1 {
 		return fmt.Errorf("--workers must be at least 1, got %d", o.workers)
+	}
+	if o.statusFold < 0 {
+		return fmt.Errorf("--status-fold-interval must not be negative, got %v", o.statusFold)
+	}
+	if o.profiling && o.healthProbeAddress == "" {
+		return errors.New("--profiling serves on the --health-probe-bind-address: give one")
 	}
 	if o.qps <= 0 || o.burst < 1 {
 		return fmt.Errorf("--kube-api-qps must be > 0 and --kube-api-burst >= 1, got %v and %d", o.qps, o.burst)
@@ -130,12 +141,20 @@ func runController(ctx context.Context, o *options) error {
 	if err != nil {
 		return err
 	}
+	// Events go through a client of their own, as kube-controller-manager's do, so
+	// that recording them never holds a pod write back in the rate limiter.
+	eventCfg := rest.CopyConfig(cfg)
+	eventCfg.UserAgent = controller.ControllerName + "/events"
+	eventClient, err := kubernetes.NewForConfig(eventCfg)
+	if err != nil {
+		return err
+	}
 	client, err := versioned.NewForConfig(cfg)
 	if err != nil {
 		return err
 	}
 	if o.healthProbeAddress != "" {
-		go serveHealth(ctx, o.healthProbeAddress)
+		go serveHealth(ctx, o.healthProbeAddress, o.profiling)
 	}
 
 	scheme := runtime.NewScheme()
@@ -143,7 +162,7 @@ func runController(ctx context.Context, o *options) error {
 	utilruntime.Must(appsv1alpha1.AddToScheme(scheme))
 	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
 	broadcaster.StartStructuredLogging(3)
-	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: kubeClient.CoreV1().Events("")})
+	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: eventClient.CoreV1().Events("")})
 	defer broadcaster.Shutdown()
 	recorder := broadcaster.NewRecorder(scheme, corev1.EventSource{Component: controller.ControllerName})
 
@@ -163,6 +182,7 @@ func runController(ctx context.Context, o *options) error {
 		if err != nil {
 			return err
 		}
+		c.FoldStatusWrites(o.statusFold)
 		kubeInformers.Start(runCtx.Done())
 		setInformers.Start(runCtx.Done())
 		defer kubeInformers.Shutdown()
@@ -186,11 +206,18 @@ func runController(ctx context.Context, o *options) error {
 	return leaderElect(ctx, lock, leaseTimes{o.leaseDuration, o.renewDeadline, o.retryPeriod}, fnc, start)
 }
 
-func serveHealth(ctx context.Context, addr string) {
+func serveHealth(ctx context.Context, addr string, profiling bool) {
 	mux := http.NewServeMux()
 	ok := func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) }
 	mux.HandleFunc("/healthz", ok)
 	mux.HandleFunc("/readyz", ok)
+	if profiling {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		<-ctx.Done()

@@ -37,6 +37,8 @@ type setControl struct {
 	status    statusUpdater
 	recorder  record.EventRecorder
 	clock     clock.PassiveClock
+	// fold holds back the status writes of a set in progress (nil: none are held).
+	fold *statusFold
 }
 
 // syncSet runs a pass over a set whose pods were already adopted: pods are the set's
@@ -98,7 +100,15 @@ func (ctl *setControl) syncSet(ctx context.Context, set *appsv1alpha1.MiniStatef
 		setCondition(&st, appsv1alpha1.ConditionWaiting, corev1.ConditionTrue, WaitProgressing,
 			fmt.Sprintf("retrying after an API error: %v", execErr), now)
 	}
-	statusErr := ctl.writeStatus(ctx, set, &st)
+	var statusErr error
+	var held time.Duration
+	if !apiequality.Semantic.DeepEqual(&set.Status, &st) {
+		if held = ctl.fold.hold(set, &st, now, execErr != nil); held == 0 {
+			if statusErr = ctl.status.UpdateStatus(ctx, set, &st); statusErr == nil {
+				ctl.fold.wrote(set, now)
+			}
+		}
+	}
 
 	if execErr == nil && statusErr == nil {
 		ctl.pruneHistory(ctx, set, revisions, pods, st.CurrentRevision, st.UpdateRevision)
@@ -109,6 +119,7 @@ func (ctl *setControl) syncSet(ctx context.Context, set *appsv1alpha1.MiniStatef
 	if p.backoff {
 		return 0, fmt.Errorf("%w: %s", errWaiting, p.wait.message)
 	}
+	p.requeueIn(held)
 	return p.requeueAfter, nil
 }
 

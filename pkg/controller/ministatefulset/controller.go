@@ -324,6 +324,12 @@ func (c *Controller) setsSelecting(ctx context.Context, namespace string, lbls m
 	return out
 }
 
+// FoldStatusWrites lets a set in progress write its status at most once an interval
+// (see statusFold); 0, the default, writes every change at once. Call it before Run.
+func (c *Controller) FoldStatusWrites(interval time.Duration) {
+	c.control.fold = newStatusFold(interval)
+}
+
 // Run waits for the caches and runs workers until ctx ends; then it stops taking new
 // work and lets the passes already queued finish (for at most DrainTimeout), so a
 // SIGTERM never cuts a pass in half. When abort ends, everything stops at once: the
@@ -426,6 +432,7 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) (time.Durat
 
 	set, err := c.setLister.MiniStatefulSets(key.Namespace).Get(key.Name)
 	if apierrors.IsNotFound(err) {
+		c.control.fold.forget(key)
 		return 0, nil
 	}
 	if err != nil {
