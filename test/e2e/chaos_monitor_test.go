@@ -119,6 +119,7 @@ type chaosMonitor struct {
 	violations     []string
 	claimsLost     []string
 	claimDeletions []claimDeletion
+	podOwners      []claimPodOwner
 	podEvents      int            // pod notifications handled
 	checked        map[string]int // how many times each check ran
 	watchErrors    map[string]int
@@ -545,16 +546,8 @@ func (m *chaosMonitor) onClaim(obj any) {
 			if !m.crossStreamOK("claim owner", now) {
 				break
 			}
-			s := m.sets[m.setUID[c.Namespace+"/"+cfg.name]]
-			condemned := false
-			if s != nil {
-				for _, sm := range s.samplesIn(now.Add(-chaosWindow), now) {
-					condemned = condemned || ord >= sm.replicas
-				}
-			}
-			if !condemned {
-				m.violate("claim %s/%s got pod %s as owner while ordinal %d was not condemned", c.Namespace, c.Name, r.Name, ord)
-			}
+			m.podOwners = append(m.podOwners, claimPodOwner{at: now, ns: c.Namespace, name: c.Name, pod: r.Name, ord: ord,
+				set: m.setUID[c.Namespace+"/"+cfg.name]})
 		}
 	}
 	m.claimOwners[c.UID] = c.OwnerReferences
@@ -609,6 +602,28 @@ type claimDeletion struct {
 	// ord is the claim's ordinal and set the UID of its set when it went.
 	ord int
 	set types.UID
+}
+
+// claimPodOwner is a claim handed to its pod (whenScaled=Delete), judged at finish:
+// the set's stream may be behind the claim's (a controller that saw a scale-down
+// patches the claim within milliseconds, before the monitor's set watch delivers
+// the scale), so the set's samples count up to chaosWindow after it too.
+type claimPodOwner struct {
+	at            time.Time
+	ns, name, pod string
+	ord           int
+	set           types.UID
+}
+
+func (m *chaosMonitor) judgeClaimPodOwner(o claimPodOwner) {
+	if s := m.sets[o.set]; s != nil {
+		for _, sm := range s.samplesIn(o.at.Add(-chaosWindow), o.at.Add(chaosWindow)) {
+			if o.ord >= sm.replicas {
+				return
+			}
+		}
+	}
+	m.violate("claim %s/%s got pod %s as owner while ordinal %d was not condemned", o.ns, o.name, o.pod, o.ord)
 }
 
 func (m *chaosMonitor) judgeClaimDeletion(d claimDeletion) {
@@ -673,6 +688,10 @@ func (m *chaosMonitor) byHand(pods, claims, sets []types.UID) {
 func (m *chaosMonitor) finish() (violations, claimsLost []string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	for _, o := range m.podOwners {
+		m.judgeClaimPodOwner(o)
+	}
+	m.podOwners = nil
 	for _, d := range m.claimDeletions {
 		m.judgeClaimDeletion(d)
 	}
