@@ -3,13 +3,10 @@ package compare
 import (
 	"context"
 	"fmt"
-	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/client-go/util/retry"
 
 	"github.com/ministatefulset/ministatefulset/pkg/trace"
 	"github.com/ministatefulset/ministatefulset/pkg/workload"
@@ -17,10 +14,6 @@ import (
 
 // fieldManager names the runner's writes.
 const fieldManager = "kubectl-msts-compare"
-
-// conflictBackoff retries a read-modify-write that lost to the controller's status
-// writes, which are frequent while pods change.
-var conflictBackoff = wait.Backoff{Steps: 10, Duration: 20 * time.Millisecond, Factor: 1.5, Jitter: 0.1}
 
 // Side is one kind's half of a scenario: its namespace, its set and its pod trace.
 type Side struct {
@@ -41,73 +34,31 @@ func newSide(kind workload.Kind, namespace string, c workload.Clients, r Readine
 
 func (s *Side) name() string { return s.set.Name }
 
+// ref names the side's set.
+func (s *Side) ref() workload.Ref {
+	return workload.Ref{Kind: s.Kind, Namespace: s.Namespace, Name: s.name()}
+}
+
 // Create creates the set: the StatefulSet as it is, or the MiniStatefulSet made
 // from it by changing apiVersion and kind.
 func (s *Side) Create(ctx context.Context) error {
 	sts := s.set.DeepCopy()
 	sts.Namespace = s.Namespace
-	opts := metav1.CreateOptions{FieldManager: fieldManager}
-	if s.Kind == workload.StatefulSet {
-		_, err := s.clients.Kube.AppsV1().StatefulSets(s.Namespace).Create(ctx, sts, opts)
-		return err
-	}
-	m, err := ToMiniStatefulSet(sts)
-	if err != nil {
-		return err
-	}
-	_, err = s.clients.Sets.AppsV1alpha1().MiniStatefulSets(s.Namespace).Create(ctx, m, opts)
-	return err
+	return s.clients.Create(ctx, s.Kind, sts, fieldManager)
 }
 
-// Update changes the set's spec, in apps/v1 terms for either kind, again while it
-// loses to the controller's status writes.
+// Update changes the set's spec, in apps/v1 terms for either kind.
 func (s *Side) Update(ctx context.Context, mutate func(*appsv1.StatefulSetSpec)) error {
-	opts := metav1.UpdateOptions{FieldManager: fieldManager}
-	return retry.RetryOnConflict(conflictBackoff, func() error {
-		if s.Kind == workload.StatefulSet {
-			c := s.clients.Kube.AppsV1().StatefulSets(s.Namespace)
-			sts, err := c.Get(ctx, s.name(), metav1.GetOptions{})
-			if err != nil {
-				return err
-			}
-			mutate(&sts.Spec)
-			_, err = c.Update(ctx, sts, opts)
-			return err
-		}
-		c := s.clients.Sets.AppsV1alpha1().MiniStatefulSets(s.Namespace)
-		m, err := c.Get(ctx, s.name(), metav1.GetOptions{})
-		if err != nil {
-			return err
-		}
-		set, err := workload.FromMiniStatefulSet(m)
-		if err != nil {
-			return err
-		}
-		mutate(&set.Spec)
-		if m.Spec, err = set.MiniStatefulSetSpec(); err != nil {
-			return err
-		}
-		_, err = c.Update(ctx, m, opts)
-		return err
-	})
+	return s.clients.UpdateSpec(ctx, s.ref(), fieldManager, mutate)
 }
 
 // Scale sets spec.replicas.
 func (s *Side) Scale(ctx context.Context, replicas int) error {
-	n := int32(replicas)
-	return s.Update(ctx, func(spec *appsv1.StatefulSetSpec) { spec.Replicas = &n })
+	return s.clients.Scale(ctx, s.ref(), replicas, fieldManager)
 }
 
-// Delete deletes the set and leaves its pods (and, by the retention policy, its
-// claims) to the garbage collector, as kubectl delete does.
-func (s *Side) Delete(ctx context.Context) error {
-	bg := metav1.DeletePropagationBackground
-	opts := metav1.DeleteOptions{PropagationPolicy: &bg}
-	if s.Kind == workload.StatefulSet {
-		return s.clients.Kube.AppsV1().StatefulSets(s.Namespace).Delete(ctx, s.name(), opts)
-	}
-	return s.clients.Sets.AppsV1alpha1().MiniStatefulSets(s.Namespace).Delete(ctx, s.name(), opts)
-}
+// Delete deletes the set and leaves its pods to the garbage collector.
+func (s *Side) Delete(ctx context.Context) error { return s.clients.Delete(ctx, s.ref()) }
 
 // DeletePod deletes one pod, as a person would.
 func (s *Side) DeletePod(ctx context.Context, pod string) error {
