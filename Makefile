@@ -35,7 +35,7 @@ NEED_DOCKER := if ! docker info >/dev/null 2>&1; then \
 	echo "kind needs a running Docker engine and none answers here ('docker info' failed)."; \
 	echo "Use 'make run' and 'make e2e' instead: they need no Docker."; exit 1; fi
 
-.PHONY: help generate verify build test unit fuzz e2e dig lessons compare chaos bench run run-against install-crd install-plugin clean \
+.PHONY: help generate verify build test unit fuzz e2e dig lessons compare chaos bench bench-cluster run run-against install-crd install-plugin clean \
 	tools cluster-up cluster-down kind-up kind-deploy kind-e2e kind-down
 
 help: ## List the targets.
@@ -62,7 +62,8 @@ verify: ## Fail if generated code is stale, gofmt or go vet complain, or go mod 
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.cache/*')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	go vet ./...
-	go vet -tags e2e ./test/e2e
+	go vet -tags e2e ./test/e2e ./test/lessons
+	go vet -tags bench ./test/bench
 	go mod tidy -diff
 	@echo "verify: ok"
 
@@ -162,8 +163,19 @@ compare: build tools ## Run MANIFEST under the built-in StatefulSet and MiniStat
 
 test: verify unit fuzz e2e ## Everything: verify, unit tests, fuzzing, then the e2e suite on a real control plane. The README's test command.
 
-bench: ## Benchmarks that print figures.
+bench: ## Micro-benchmarks that print figures (the decision function, a pass on a fake clientset).
 	go test -run '^$$' -bench . -benchmem ./pkg/...
+
+# The benchmark against kube-controller-manager's StatefulSet controller (test/bench), on
+# a cluster of its own with an audit log; it writes docs/bench/{figures.md,ratios.svg,results.json}.
+BENCH_ROUNDS ?= 3
+BENCH_SCALE ?= 1
+BENCH_SCENARIOS ?=
+BENCH_MODES ?=
+
+bench-cluster: build tools ## Both controllers side by side on a real control plane: make bench-cluster [BENCH_ROUNDS=3] [BENCH_SCALE=1] [BENCH_SCENARIOS=ordered,parallel] [BENCH_MODES=unthrottled].
+	MSTS_BENCH_ROUNDS=$(BENCH_ROUNDS) MSTS_BENCH_SCALE=$(BENCH_SCALE) MSTS_BENCH_SCENARIOS=$(BENCH_SCENARIOS) MSTS_BENCH_MODES=$(BENCH_MODES) \
+	go test -tags bench -count=1 -timeout 300m -v -run '^TestBenchCluster$$' ./test/bench
 
 tools: ## Build the test cluster's pinned binaries into .cache/bin (minutes the first time, then instant).
 	test/tools/build.sh $(CLUSTER_BINS)

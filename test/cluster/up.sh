@@ -11,6 +11,10 @@
 #                          recreating it
 #   MSTS_READY_DELAY_MS=N  a new pod becomes Ready N ms after it starts
 #                          (default 0: at once; make run uses 2000)
+#   MSTS_KCM_ARGS="k=v ..." extra flags of kube-controller-manager (the benchmark's
+#                          --controllers and --kube-api-qps)
+#   MSTS_AUDIT_POLICY=FILE write the API server's audit log with this policy
+#                          (kwokctl logs audit, or the cluster's logs/audit.log)
 #   MSTS_DNS_PORT=N        also run CoreDNS (test/cluster/Corefile) serving
 #                          cluster.local on 127.0.0.1:N (udp+tcp); its /ready
 #                          endpoint is on MSTS_DNS_READY_PORT (default N+1)
@@ -55,6 +59,9 @@ if [[ ${reuse} == 0 ]]; then
   # One controller manager and one scheduler: no leader election, so that an API
   # server restart (test/cluster/restart-apiserver.sh) longer than their renew
   # deadline does not make them exit.
+  extra=()
+  for kv in ${MSTS_KCM_ARGS:-}; do extra+=(--extra-args "kube-controller-manager=${kv}"); done
+  [[ -n "${MSTS_AUDIT_POLICY:-}" ]] && extra+=(--kube-audit-policy "${MSTS_AUDIT_POLICY}")
   t0=$(date +%s)
   kwokctl create cluster \
     --runtime binary \
@@ -69,6 +76,7 @@ if [[ ${reuse} == 0 ]]; then
     --extra-args "kube-apiserver=service-cluster-ip-range=10.96.0.0/16" \
     --extra-args "kube-controller-manager=leader-elect=false" \
     --extra-args "kube-scheduler=leader-elect=false" \
+    "${extra[@]+"${extra[@]}"}" \
     --kubeconfig "${MSTS_KUBECONFIG}" \
     --wait 120s >&2 \
     || msts_die "kwokctl create cluster failed; component logs: ${KWOK_WORKDIR}/clusters/${MSTS_CLUSTER_NAME}/logs"

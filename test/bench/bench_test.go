@@ -1,0 +1,112 @@
+//go:build bench
+
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// TestBenchCluster is make bench-cluster: every scenario under both controllers
+// and the floor, in both modes, several rounds, then the report in docs/bench.
+func TestBenchCluster(t *testing.T) {
+	repo, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rounds, _ := strconv.Atoi(envOr("MSTS_BENCH_ROUNDS", "3"))
+	scale, _ := strconv.ParseFloat(envOr("MSTS_BENCH_SCALE", "1"), 64)
+	only := envOr("MSTS_BENCH_SCENARIOS", "")
+	out := envOr("MSTS_BENCH_OUT", filepath.Join(repo, "docs", "bench"))
+	modes := []Mode{Unthrottled, KCMDefaults}
+	if envOr("MSTS_BENCH_MODES", "") == "unthrottled" {
+		modes = modes[:1]
+	}
+	var runs []Run
+	var flags []string
+	for _, mode := range modes {
+		c := &Cluster{Repo: repo, Dir: filepath.Join(repo, ".cache", "bench-cluster"), Name: "msts-bench", Nodes: 100, Mode: mode,
+			ControllerBin: filepath.Join(repo, "bin", "ministatefulset-controller"), Logf: t.Logf}
+		ctx := context.Background()
+		if err := c.Up(ctx); err != nil {
+			t.Fatal(err)
+		}
+		flags = append(flags, mode.Name+": "+strings.Join(c.Flags(), ", "))
+		env, err := c.Env(10*time.Minute, 20*time.Minute)
+		if err != nil {
+			c.Down()
+			t.Fatal(err)
+		}
+		for _, sc := range Scenarios(scale) {
+			if only != "" && !strings.Contains(","+only+",", ","+sc.Name+",") {
+				continue
+			}
+			n := rounds
+			if sc.floorless {
+				if mode != Unthrottled {
+					continue // the steady state does not depend on the limits
+				}
+				n = 1
+			}
+			for round := 1; round <= n; round++ {
+				order := []Controller{BuiltIn, Mini, Floor}
+				if round%2 == 0 {
+					order = []Controller{Mini, BuiltIn, Floor}
+				}
+				for _, who := range order {
+					if who == Floor && sc.floorless {
+						continue
+					}
+					rs, err := env.RunScenario(ctx, sc, who, mode.Name, round)
+					if err != nil {
+						c.Down()
+						t.Fatal(err)
+					}
+					runs = append(runs, rs...)
+				}
+			}
+		}
+		c.Down()
+	}
+	raw, _ := json.MarshalIndent(runs, "", " ")
+	meta := Meta{When: time.Now().UTC().Format("2006-01-02 15:04 UTC"), Machine: Machine(), Kubernetes: "v1.37.2",
+		Go: runtime.Version(), Command: "make bench-cluster" + cmdArgs(), Rounds: rounds, Flags: flags}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, body := range map[string][]byte{"results.json": raw, "figures.md": []byte(Markdown(runs, meta)), "ratios.svg": []byte(SVG(runs))} {
+		if err := os.WriteFile(filepath.Join(out, name), body, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("wrote %s", out)
+	fmt.Println(Markdown(runs, meta))
+}
+
+func cmdArgs() string {
+	var parts []string
+	for _, v := range []string{"ROUNDS", "SCALE", "SCENARIOS", "MODES"} {
+		if x := os.Getenv("MSTS_BENCH_" + v); x != "" {
+			parts = append(parts, v+"="+x)
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " " + strings.Join(parts, " ")
+}

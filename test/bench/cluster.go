@@ -1,0 +1,143 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/ministatefulset/ministatefulset/pkg/generated/clientset/versioned"
+	"github.com/ministatefulset/ministatefulset/pkg/workload"
+)
+
+// Cluster is the benchmark's local cluster: test/cluster's control plane with an
+// audit log, kube-controller-manager running only its statefulset and
+// garbage-collector controllers at the mode's client limits, and many kwok nodes.
+type Cluster struct {
+	Repo, Dir, Name string
+	Nodes           int
+	Mode            Mode
+	// ControllerBin is MiniStatefulSet's controller, started beside it.
+	ControllerBin string
+	controller    *exec.Cmd
+	Logf          func(format string, args ...any)
+}
+
+func (c *Cluster) env() []string {
+	qps, burst := c.Mode.clientLimits()
+	return append(os.Environ(),
+		"MSTS_CLUSTER_DIR="+c.Dir, "MSTS_CLUSTER_NAME="+c.Name, fmt.Sprintf("MSTS_NODES=%d", c.Nodes), "MSTS_SKIP_BUILD=1",
+		"MSTS_READY_DELAY_MS=0", "MSTS_PVS=0",
+		"MSTS_AUDIT_POLICY="+filepath.Join(c.Repo, "test/bench/audit-policy.yaml"),
+		fmt.Sprintf("MSTS_KCM_ARGS=controllers=statefulset-controller,garbage-collector-controller kube-api-qps=%g kube-api-burst=%d", qps, burst))
+}
+
+func (c *Cluster) script(ctx context.Context, name string) error {
+	cmd := exec.CommandContext(ctx, filepath.Join(c.Repo, "test/cluster", name))
+	cmd.Env = c.env()
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%s: %v\n%s", name, err, out)
+	}
+	return nil
+}
+
+// Up starts the cluster and the MiniStatefulSet controller.
+func (c *Cluster) Up(ctx context.Context) error {
+	if err := c.script(ctx, "up.sh"); err != nil {
+		return err
+	}
+	if err := c.script(ctx, "install.sh"); err != nil {
+		return err
+	}
+	qps, burst := c.Mode.clientLimits()
+	log, err := os.Create(filepath.Join(c.Dir, "controller.log"))
+	if err != nil {
+		return err
+	}
+	c.controller = exec.Command(c.ControllerBin, "--kubeconfig", c.Kubeconfig(), "-v=1",
+		fmt.Sprintf("--kube-api-qps=%g", qps), fmt.Sprintf("--kube-api-burst=%d", burst))
+	c.controller.Stdout, c.controller.Stderr = log, log
+	return c.controller.Start()
+}
+
+// Down stops the controller and the cluster.
+func (c *Cluster) Down() {
+	if c.controller != nil && c.controller.Process != nil {
+		_ = c.controller.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { _ = c.controller.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(40 * time.Second):
+			_ = c.controller.Process.Kill()
+		}
+	}
+	cmd := exec.Command(filepath.Join(c.Repo, "test/cluster/down.sh"))
+	cmd.Env = c.env()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		c.Logf("down.sh: %v\n%s", err, out)
+	}
+}
+
+// Kubeconfig is the cluster's kubeconfig.
+func (c *Cluster) Kubeconfig() string { return filepath.Join(c.Dir, "kubeconfig") }
+
+func (c *Cluster) kwokDir() string { return filepath.Join(c.Dir, "kwok", "clusters", c.Name) }
+
+// Env is what the runs need of this cluster.
+func (c *Cluster) Env(timeout, long time.Duration) (*Env, error) {
+	cfg, err := clientcmd.BuildConfigFromFlags("", c.Kubeconfig())
+	if err != nil {
+		return nil, err
+	}
+	cfg.QPS, cfg.Burst = 5000, 10000
+	cfg.UserAgent = "msts-bench"
+	kube, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	sets, err := versioned.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Env{
+		Clients:    workload.Clients{Kube: kube, Sets: sets},
+		Audit:      NewAuditLog(filepath.Join(c.kwokDir(), "logs", "audit.log")),
+		BuiltInPID: func() (int, error) { return ReadPID(filepath.Join(c.kwokDir(), "pids", "kube-controller-manager.pid")) },
+		MiniPID:    func() (int, error) { return c.controller.Process.Pid, nil },
+		Timeout:    timeout, LongTimeout: long, Logf: c.Logf,
+	}, nil
+}
+
+// Flags are the controllers' flags that matter, for the report.
+func (c *Cluster) Flags() []string {
+	qps, burst := c.Mode.clientLimits()
+	return []string{
+		fmt.Sprintf("kube-controller-manager --controllers=statefulset-controller,garbage-collector-controller --kube-api-qps=%g --kube-api-burst=%d (--concurrent-statefulset-syncs=5, its default)", qps, burst),
+		fmt.Sprintf("ministatefulset-controller --kube-api-qps=%g --kube-api-burst=%d (--workers=5, --status-fold-interval=1s, its defaults)", qps, burst),
+		fmt.Sprintf("%d kwok nodes; the floor's client: %d writers, unthrottled", c.Nodes, floorWriters),
+	}
+}
+
+// Machine says what the benchmark ran on.
+func Machine() string {
+	cpus := 0
+	if raw, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		cpus = strings.Count(string(raw), "processor\t:")
+	}
+	mem := ""
+	if raw, err := os.ReadFile("/proc/meminfo"); err == nil {
+		if f := strings.Fields(strings.SplitN(string(raw), "\n", 2)[0]); len(f) >= 2 {
+			mem = f[1] + " kB"
+		}
+	}
+	return fmt.Sprintf("%d CPUs, %s of memory", cpus, mem)
+}

@@ -1,0 +1,332 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/ministatefulset/ministatefulset/pkg/workload"
+)
+
+// fieldManager names the benchmark's own writes.
+const fieldManager = "msts-bench"
+
+// floorWriters is how many writers the floor's minimal client runs at once.
+const floorWriters = 16
+
+// template is the pods' template: gone at once when deleted, so the controllers and
+// the API server are what is measured.
+func template(app, image string) corev1.PodTemplateSpec {
+	return corev1.PodTemplateSpec{
+		ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": app}, Annotations: map[string]string{workload.AnnotationDeleteDelay: "0s"}},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: image}}},
+	}
+}
+
+func setOf(ns, name string, replicas int, policy appsv1.PodManagementPolicyType, maxUnavailable *intstr.IntOrString) *appsv1.StatefulSet {
+	n := int32(replicas)
+	sts := &appsv1.StatefulSet{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+		Spec: appsv1.StatefulSetSpec{
+			Replicas: &n, ServiceName: name, PodManagementPolicy: policy,
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": name}},
+			Template: template(name, "bench:1"),
+		},
+	}
+	if maxUnavailable != nil {
+		sts.Spec.UpdateStrategy = appsv1.StatefulSetUpdateStrategy{Type: appsv1.RollingUpdateStatefulSetStrategyType,
+			RollingUpdate: &appsv1.RollingUpdateStatefulSetStrategy{MaxUnavailable: maxUnavailable}}
+	}
+	return sts
+}
+
+// step is one measured change of a scenario.
+type step struct {
+	name string
+	// act makes the change under a controller; floor makes its pod writes directly.
+	act, floor func(ctx context.Context, r *runCtx) error
+	// done says when the change has converged, and what is missing until then.
+	done func(r *runCtx) (bool, string)
+	// podWrites counts the pod creates and deletes the change needs.
+	podWrites int
+	// observe makes a step that only watches for this long (the steady state).
+	observe time.Duration
+	// latency asks for the OrderedReady reaction latencies.
+	latency bool
+}
+
+// Scenario is a start state (made unmeasured) and the steps measured from it.
+type Scenario struct {
+	Name, Title string
+	setup       func(ctx context.Context, r *runCtx) error
+	floorSetup  func(ctx context.Context, r *runCtx) error
+	steps       []step
+	// floorless scenarios have nothing a minimal client would do.
+	floorless bool
+}
+
+func scaled(n int, scale float64) int { return max(1, int(float64(n)*scale+0.5)) }
+
+// Scenarios are the benchmark's scenarios, at scale 1 the sizes of issue 9.
+func Scenarios(scale float64) []Scenario {
+	ordered, parallel := scaled(100, scale), scaled(1000, scale)
+	sets := scaled(500, scale)
+	rollOrdered, rollParallel := scaled(100, scale), scaled(300, scale)
+	steadySets := scaled(1000, scale)
+	ten := intstr.FromString("10%")
+	return []Scenario{
+		scaleScenario("ordered", fmt.Sprintf("OrderedReady scale 0 to %d and back", ordered), ordered, appsv1.OrderedReadyPodManagement),
+		scaleScenario("parallel", fmt.Sprintf("Parallel scale 0 to %d and back", parallel), parallel, appsv1.ParallelPodManagement),
+		manySetsScenario(sets, 3),
+		rollingScenario("rolling-ordered", fmt.Sprintf("rolling update of an OrderedReady set of %d", rollOrdered), rollOrdered, appsv1.OrderedReadyPodManagement, nil),
+		rollingScenario("rolling-parallel", fmt.Sprintf("rolling update of a Parallel set of %d, maxUnavailable 10%%", rollParallel), rollParallel, appsv1.ParallelPodManagement, &ten),
+		steadyScenario(steadySets, 10, 2*time.Minute),
+	}
+}
+
+func scaleScenario(name, title string, n int, policy appsv1.PodManagementPolicyType) Scenario {
+	ordered := policy == appsv1.OrderedReadyPodManagement
+	return Scenario{
+		Name: name, Title: title,
+		setup: func(ctx context.Context, r *runCtx) error {
+			if err := r.create(ctx, setOf(r.ns, "web", 0, policy, nil)); err != nil {
+				return err
+			}
+			return r.wait(ctx, "the empty set observed", func(r *runCtx) (bool, string) { return r.view.setsSettled(r.kind, 0) })
+		},
+		steps: []step{{
+			name: "up", podWrites: n, latency: ordered,
+			act:   func(ctx context.Context, r *runCtx) error { return r.scale(ctx, "web", n) },
+			floor: func(ctx context.Context, r *runCtx) error { return r.floorCreate(ctx, "web", n, "bench:1", ordered) },
+			done:  func(r *runCtx) (bool, string) { return r.settled(n) },
+		}, {
+			name: "down", podWrites: n,
+			act:   func(ctx context.Context, r *runCtx) error { return r.scale(ctx, "web", 0) },
+			floor: func(ctx context.Context, r *runCtx) error { return r.floorDelete(ctx, "web", n, ordered) },
+			done:  func(r *runCtx) (bool, string) { return r.settled(0) },
+		}},
+	}
+}
+
+func manySetsScenario(sets, replicas int) Scenario {
+	names := make([]string, sets)
+	for i := range names {
+		names[i] = fmt.Sprintf("s%04d", i)
+	}
+	pods := sets * replicas
+	return Scenario{
+		Name: "many-sets", Title: fmt.Sprintf("%d sets of %d replicas created at once, then deleted", sets, replicas),
+		setup:      func(context.Context, *runCtx) error { return nil },
+		floorSetup: func(context.Context, *runCtx) error { return nil },
+		steps: []step{{
+			name: "create", podWrites: pods,
+			act: func(ctx context.Context, r *runCtx) error {
+				return r.parallel(ctx, len(names), func(ctx context.Context, i int) error {
+					return r.create(ctx, setOf(r.ns, names[i], replicas, appsv1.OrderedReadyPodManagement, nil))
+				})
+			},
+			floor: func(ctx context.Context, r *runCtx) error {
+				return r.parallel(ctx, pods, func(ctx context.Context, i int) error {
+					return r.createPod(ctx, names[i/replicas], i%replicas, "bench:1")
+				})
+			},
+			done: func(r *runCtx) (bool, string) {
+				all, ready := r.view.podCount(nil)
+				if ready != pods || all != pods {
+					return false, fmt.Sprintf("%d pods, %d Ready, of %d", all, ready, pods)
+				}
+				if r.kind == Floor {
+					return true, ""
+				}
+				return r.view.setsSettled(r.kind, replicas)
+			},
+		}, {
+			name: "delete", podWrites: pods,
+			act: func(ctx context.Context, r *runCtx) error {
+				return r.parallel(ctx, len(names), func(ctx context.Context, i int) error {
+					return r.env.Clients.Delete(ctx, workload.Ref{Kind: r.workloadKind(), Namespace: r.ns, Name: names[i]})
+				})
+			},
+			floor: func(ctx context.Context, r *runCtx) error {
+				return r.parallel(ctx, pods, func(ctx context.Context, i int) error {
+					return r.deletePod(ctx, fmt.Sprintf("%s-%d", names[i/replicas], i%replicas))
+				})
+			},
+			done: func(r *runCtx) (bool, string) {
+				all, _ := r.view.podCount(nil)
+				return all == 0, fmt.Sprintf("%d pods left", all)
+			},
+		}},
+	}
+}
+
+func rollingScenario(name, title string, n int, policy appsv1.PodManagementPolicyType, maxUnavailable *intstr.IntOrString) Scenario {
+	ordered := policy == appsv1.OrderedReadyPodManagement
+	concurrency := 1
+	if maxUnavailable != nil {
+		concurrency, _ = intstr.GetScaledValueFromIntOrPercent(maxUnavailable, n, false)
+		concurrency = max(1, concurrency)
+	}
+	return Scenario{
+		Name: name, Title: title,
+		setup: func(ctx context.Context, r *runCtx) error {
+			if err := r.create(ctx, setOf(r.ns, "web", n, policy, maxUnavailable)); err != nil {
+				return err
+			}
+			return r.wait(ctx, "the set settled", func(r *runCtx) (bool, string) { return r.settled(n) })
+		},
+		floorSetup: func(ctx context.Context, r *runCtx) error {
+			if err := r.floorCreate(ctx, "web", n, "bench:1", false); err != nil {
+				return err
+			}
+			return r.wait(ctx, "the floor's pods Ready", func(r *runCtx) (bool, string) { return r.settled(n) })
+		},
+		steps: []step{{
+			name: "update", podWrites: 2 * n, latency: false,
+			act: func(ctx context.Context, r *runCtx) error {
+				return r.env.Clients.UpdateSpec(ctx, r.ref("web"), fieldManager, func(s *appsv1.StatefulSetSpec) {
+					s.Template.Spec.Containers[0].Image = "bench:2"
+				})
+			},
+			floor: func(ctx context.Context, r *runCtx) error { return r.floorReplace(ctx, "web", n, concurrency, ordered) },
+			done: func(r *runCtx) (bool, string) {
+				ok, why := r.settled(n)
+				if !ok || r.kind == Floor {
+					return ok, why
+				}
+				_, ready := r.view.podCount(labels.SelectorFromSet(labels.Set{"app": "web"}))
+				return ready == n, why
+			},
+		}},
+	}
+}
+
+func steadyScenario(sets, replicas int, window time.Duration) Scenario {
+	return Scenario{
+		Name: "steady", Title: fmt.Sprintf("steady state: %d pods in %d settled sets for %v", sets*replicas, sets, window), floorless: true,
+		setup: func(ctx context.Context, r *runCtx) error {
+			err := r.parallel(ctx, sets, func(ctx context.Context, i int) error {
+				return r.create(ctx, setOf(r.ns, fmt.Sprintf("s%04d", i), replicas, appsv1.ParallelPodManagement, nil))
+			})
+			if err != nil {
+				return err
+			}
+			return r.waitLong(ctx, "every set settled", func(r *runCtx) (bool, string) {
+				all, ready := r.view.podCount(nil)
+				if ready != sets*replicas {
+					return false, fmt.Sprintf("%d pods, %d Ready", all, ready)
+				}
+				return r.view.setsSettled(r.kind, replicas)
+			})
+		},
+		steps: []step{{name: "watch", observe: window, act: func(context.Context, *runCtx) error { return nil }}},
+	}
+}
+
+// parallel runs n writes with floorWriters writers, stopping at the first error.
+func (r *runCtx) parallel(ctx context.Context, n int, write func(context.Context, int) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	var once sync.Once
+	var first error
+	for range floorWriters {
+		wg.Go(func() {
+			for i := range jobs {
+				if err := write(ctx, i); err != nil {
+					once.Do(func() { first = err; cancel() })
+				}
+			}
+		})
+	}
+	for i := range n {
+		select {
+		case jobs <- i:
+		case <-ctx.Done():
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	return first
+}
+
+// floorCreate creates pods <set>-0..n-1 as bare pods, one at a time waiting for each
+// to be Ready (ordered) or with floorWriters writers.
+func (r *runCtx) floorCreate(ctx context.Context, set string, n int, image string, ordered bool) error {
+	if !ordered {
+		return r.parallel(ctx, n, func(ctx context.Context, i int) error { return r.createPod(ctx, set, i, image) })
+	}
+	for i := range n {
+		if err := r.createPod(ctx, set, i, image); err != nil {
+			return err
+		}
+		if err := r.wait(ctx, "floor pod Ready", r.podIs(set, i, true)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// floorDelete deletes pods <set>-n-1..0, highest first waiting for each to be gone
+// (ordered), or with floorWriters writers.
+func (r *runCtx) floorDelete(ctx context.Context, set string, n int, ordered bool) error {
+	if !ordered {
+		return r.parallel(ctx, n, func(ctx context.Context, i int) error { return r.deletePod(ctx, fmt.Sprintf("%s-%d", set, i)) })
+	}
+	for i := n - 1; i >= 0; i-- {
+		if err := r.deletePod(ctx, fmt.Sprintf("%s-%d", set, i)); err != nil {
+			return err
+		}
+		if err := r.wait(ctx, "floor pod gone", r.podIs(set, i, false)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// floorReplace replaces every pod with one of the new image, concurrency at a time,
+// each deleted, gone, created and Ready before its writer takes the next.
+func (r *runCtx) floorReplace(ctx context.Context, set string, n, concurrency int, ordered bool) error {
+	next := make(chan int, n)
+	for i := n - 1; i >= 0; i-- {
+		next <- i
+	}
+	close(next)
+	var wg sync.WaitGroup
+	errs := make(chan error, concurrency)
+	for range concurrency {
+		wg.Go(func() {
+			for i := range next {
+				name := set + "-" + strconv.Itoa(i)
+				if err := r.deletePod(ctx, name); err != nil {
+					errs <- err
+					return
+				}
+				if err := r.wait(ctx, "floor pod gone", r.podIs(set, i, false)); err != nil {
+					errs <- err
+					return
+				}
+				if err := r.createPod(ctx, set, i, "bench:2"); err != nil {
+					errs <- err
+					return
+				}
+				if err := r.wait(ctx, "floor pod Ready", r.podIs(set, i, true)); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
+}

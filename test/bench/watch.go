@@ -1,0 +1,129 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/tools/cache"
+
+	appsv1alpha1 "github.com/ministatefulset/ministatefulset/pkg/apis/apps/v1alpha1"
+	mstsinformers "github.com/ministatefulset/ministatefulset/pkg/generated/informers/externalversions"
+	"github.com/ministatefulset/ministatefulset/pkg/trace"
+	"github.com/ministatefulset/ministatefulset/pkg/workload"
+)
+
+// view is a namespace as watches show it: its pods (and their story, for the
+// reaction latencies) and its sets of both kinds. Every change wakes what waits.
+type view struct {
+	ns    string
+	rec   *trace.Recorder
+	pods  cache.Indexer
+	stss  cache.Indexer
+	mstss cache.Indexer
+	woke  chan struct{}
+}
+
+func watchNamespace(ctx context.Context, c workload.Clients, ns string) (*view, error) {
+	v := &view{ns: ns, rec: trace.NewRecorder(nil), woke: make(chan struct{}, 1)}
+	wake := func() {
+		select {
+		case v.woke <- struct{}{}:
+		default:
+		}
+	}
+	onAny := cache.ResourceEventHandlerFuncs{
+		AddFunc: func(any) { wake() }, UpdateFunc: func(_, _ any) { wake() }, DeleteFunc: func(any) { wake() },
+	}
+	kf := informers.NewSharedInformerFactoryWithOptions(c.Kube, 0, informers.WithNamespace(ns))
+	mf := mstsinformers.NewSharedInformerFactoryWithOptions(c.Sets, 0, mstsinformers.WithNamespace(ns))
+	podInf := kf.Core().V1().Pods().Informer()
+	stsInf := kf.Apps().V1().StatefulSets().Informer()
+	mstsInf := mf.Apps().V1alpha1().MiniStatefulSets().Informer()
+	v.pods, v.stss, v.mstss = podInf.GetIndexer(), stsInf.GetIndexer(), mstsInf.GetIndexer()
+	if _, err := podInf.AddEventHandler(onAny); err != nil {
+		return nil, err
+	}
+	if err := trace.RunInformer(ctx, podInf, v.rec.PodHandlers(), func(error) { v.rec.WatchFailed() }); err != nil {
+		return nil, err
+	}
+	for _, inf := range []cache.SharedIndexInformer{stsInf, mstsInf} {
+		if err := trace.RunInformer(ctx, inf, onAny, nil); err != nil {
+			return nil, err
+		}
+	}
+	return v, nil
+}
+
+// until waits for cond, looking again at every change and at least every 50 ms, and
+// returns when it first held.
+func (v *view) until(ctx context.Context, timeout time.Duration, what string, cond func() (bool, string)) (time.Time, error) {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	last := ""
+	for {
+		ok, state := cond()
+		if ok {
+			return time.Now(), nil
+		}
+		last = state
+		select {
+		case <-ctx.Done():
+			return time.Time{}, ctx.Err()
+		case <-deadline.C:
+			return time.Time{}, fmt.Errorf("%s in %s: not within %v; it is at: %s", what, v.ns, timeout, last)
+		case <-v.woke:
+		case <-tick.C:
+		}
+	}
+}
+
+// podCount counts the namespace's pods: all of them, the Ready ones not
+// terminating, and those at a label value (the revision) when given.
+func (v *view) podCount(sel labels.Selector) (all, ready int) {
+	for _, obj := range v.pods.List() {
+		p := obj.(*corev1.Pod)
+		if sel != nil && !sel.Matches(labels.Set(p.Labels)) {
+			continue
+		}
+		all++
+		if trace.IsReady(p) && p.DeletionTimestamp == nil && p.Status.Phase == corev1.PodRunning {
+			ready++
+		}
+	}
+	return all, ready
+}
+
+// setsSettled reports every set of the kind in the namespace with a status for its
+// generation that counts want replicas, all Ready and updated, at one revision.
+func (v *view) setsSettled(kind Controller, want int) (bool, string) {
+	var sets []*workload.Set
+	if kind == BuiltIn {
+		for _, obj := range v.stss.List() {
+			sets = append(sets, workload.FromStatefulSet(obj.(*appsv1.StatefulSet)))
+		}
+	} else {
+		for _, obj := range v.mstss.List() {
+			s, err := workload.FromMiniStatefulSet(obj.(*appsv1alpha1.MiniStatefulSet))
+			if err != nil {
+				return false, err.Error()
+			}
+			sets = append(sets, s)
+		}
+	}
+	for _, s := range sets {
+		st, n := s.Status, int32(want)
+		if st.ObservedGeneration < s.Generation || st.Replicas != n || st.ReadyReplicas != n || st.UpdatedReplicas != n ||
+			(n > 0 && st.CurrentRevision != st.UpdateRevision) {
+			return false, fmt.Sprintf("%s: observed %d of %d, %d replicas, %d Ready, %d updated", s.Ref(), st.ObservedGeneration, s.Generation,
+				st.Replicas, st.ReadyReplicas, st.UpdatedReplicas)
+		}
+	}
+	return true, ""
+}
