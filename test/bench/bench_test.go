@@ -44,6 +44,7 @@ func TestBenchCluster(t *testing.T) {
 			ControllerBin: filepath.Join(repo, "bin", "ministatefulset-controller"), Logf: t.Logf}
 		ctx := context.Background()
 		if err := c.Up(ctx); err != nil {
+			c.Down()
 			t.Fatal(err)
 		}
 		flags = append(flags, mode.Name+": "+strings.Join(c.Flags(), ", "))

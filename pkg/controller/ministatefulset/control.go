@@ -39,6 +39,8 @@ type setControl struct {
 	clock     clock.PassiveClock
 	// fold holds back the status writes of a set in progress (nil: none are held).
 	fold *statusFold
+	// created are the pods created that the cache has not shown yet.
+	created *createdPods
 }
 
 // syncSet runs a pass over a set whose pods were already adopted: pods are the set's
@@ -87,7 +89,17 @@ func (ctl *setControl) syncSet(ctx context.Context, set *appsv1alpha1.MiniStatef
 	for _, e := range p.events {
 		ctl.recorder.Event(set, e.eventType, e.reason, e.message)
 	}
-	execErr := execute(ctx, p, func(ctx context.Context, a action) error { return ctl.do(ctx, set, a) })
+	run := p
+	if ctl.created != nil {
+		var dropped bool
+		if run.actions, dropped = ctl.created.unseen(p.actions, now); dropped {
+			// The pod's own event wakes the set once the cache has it; should it never
+			// come (the pod went before the watch saw it), this pass comes back.
+			logger.V(4).Info("Leaving pods created but not yet seen in the cache")
+			p.requeueIn(createdTTL)
+		}
+	}
+	execErr := execute(ctx, run, func(ctx context.Context, a action) error { return ctl.do(ctx, set, a) })
 
 	st := computeStatus(set, selector, pods, rp.current.Name, rp.update.Name, now)
 	removeCondition(&st, appsv1alpha1.ConditionInvalidSpec)
@@ -127,7 +139,11 @@ func (ctl *setControl) syncSet(ctx context.Context, set *appsv1alpha1.MiniStatef
 func (ctl *setControl) do(ctx context.Context, set *appsv1alpha1.MiniStatefulSet, a action) error {
 	switch a.kind {
 	case createPod:
-		return ctl.pods.CreatePod(ctx, set, a.pod, a.claims)
+		err := ctl.pods.CreatePod(ctx, set, a.pod, a.claims)
+		if ctl.created != nil && err == nil {
+			ctl.created.created(a.pod.Namespace, a.pod.Name, ctl.clock.Now())
+		}
+		return err
 	case deletePod:
 		return ctl.pods.DeletePod(ctx, set, a.pod)
 	case updatePod:

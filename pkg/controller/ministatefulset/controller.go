@@ -79,6 +79,7 @@ func NewController(ctx context.Context, kubeClient kubernetes.Interface, client 
 			status:    realStatusUpdater{client: client},
 			recorder:  recorder,
 			clock:     clock.RealClock{},
+			created:   newCreatedPods(),
 		},
 	}
 	for _, inf := range []cache.SharedIndexInformer{podInformer.Informer(), claimInformer.Informer(), revInformer.Informer()} {
@@ -164,7 +165,12 @@ func sameVersion(old, cur metav1.Object) bool {
 // available.
 func (c *Controller) podHandlers(ctx context.Context) cache.ResourceEventHandlerFuncs {
 	return cache.ResourceEventHandlerFuncs{
-		AddFunc: func(obj any) { c.wakeForPod(ctx, nil, obj) },
+		AddFunc: func(obj any) {
+			if pod, ok := obj.(*corev1.Pod); ok {
+				c.control.created.seen(pod.Namespace, pod.Name)
+			}
+			c.wakeForPod(ctx, nil, obj)
+		},
 		UpdateFunc: func(old, cur any) {
 			o, n := old.(*corev1.Pod), cur.(*corev1.Pod)
 			if sameVersion(o, n) {

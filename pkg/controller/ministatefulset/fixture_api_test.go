@@ -75,6 +75,9 @@ func (f *fixture) catchUp() {
 			switch ev.Type {
 			case watch.Added, watch.Modified:
 				err = l.store.Update(ev.Object)
+				if pod, ok := ev.Object.(*corev1.Pod); ok {
+					f.c.control.created.seen(pod.Namespace, pod.Name)
+				}
 			case watch.Deleted:
 				err = l.store.Delete(ev.Object)
 			}

@@ -192,7 +192,12 @@ func (f *fixture) refreshAll() {
 	sets, err := f.msts.AppsV1alpha1().MiniStatefulSets(ns).List(f.ctx, metav1.ListOptions{})
 	require.NoError(f.t, err)
 	replace(f.stores["sets"], itemsOf(sets.Items))
-	replace(f.stores["pods"], itemsOf(f.pods()))
+	pods := f.pods()
+	replace(f.stores["pods"], itemsOf(pods))
+	// What the pod informer's handler does for each pod it delivers.
+	for _, p := range pods {
+		f.c.control.created.seen(p.Namespace, p.Name)
+	}
 	claims, err := f.kube.CoreV1().PersistentVolumeClaims(ns).List(f.ctx, metav1.ListOptions{})
 	require.NoError(f.t, err)
 	replace(f.stores["claims"], itemsOf(claims.Items))

@@ -1,0 +1,68 @@
+package ministatefulset
+
+import (
+	"sync"
+	"time"
+
+	"k8s.io/client-go/tools/cache"
+)
+
+// createdTTL bounds how long a created pod the cache has not shown yet keeps its
+// name from being created again: longer than any informer is behind, short enough
+// that a create whose pod never came (it was deleted before the watch saw it) is
+// soon made again.
+const createdTTL = 10 * time.Second
+
+// createdPods remembers the pods the controller created until its cache shows them.
+// A pass that runs in between (another pod's event woke the set) would see them
+// missing and create them again: an AlreadyExists, a read of the pod, an error
+// status and a backoff, for nothing. Such a pass leaves those names alone instead;
+// the pod's own event wakes the set once the cache has it.
+type createdPods struct {
+	mu sync.Mutex
+	at map[cache.ObjectName]time.Time
+}
+
+func newCreatedPods() *createdPods { return &createdPods{at: map[cache.ObjectName]time.Time{}} }
+
+func (c *createdPods) created(namespace, name string, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.at[cache.ObjectName{Namespace: namespace, Name: name}] = now
+}
+
+// seen forgets a pod the cache now holds.
+func (c *createdPods) seen(namespace, name string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.at, cache.ObjectName{Namespace: namespace, Name: name})
+}
+
+// unseen drops from a plan the creates of pods created less than createdTTL ago
+// that the cache has not shown yet, keeping each phase's barrier, and reports
+// whether it dropped any.
+func (c *createdPods) unseen(actions []action, now time.Time) ([]action, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.at) == 0 {
+		return actions, false
+	}
+	var kept []action
+	barrier, dropped := false, false
+	for _, a := range actions {
+		if a.kind == createPod {
+			key := cache.ObjectName{Namespace: a.pod.Namespace, Name: a.pod.Name}
+			if at, ok := c.at[key]; ok {
+				if now.Sub(at) < createdTTL && now.Sub(at) >= 0 {
+					barrier, dropped = barrier || a.barrier, true
+					continue
+				}
+				delete(c.at, key)
+			}
+		}
+		a.barrier = a.barrier || barrier
+		barrier = false
+		kept = append(kept, a)
+	}
+	return kept, dropped
+}
