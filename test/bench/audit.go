@@ -20,6 +20,9 @@ type auditEntry struct {
 		Subresource string `json:"subresource"`
 	} `json:"objectRef"`
 	RequestReceivedTimestamp time.Time `json:"requestReceivedTimestamp"`
+	ResponseStatus           *struct {
+		Code int `json:"code"`
+	} `json:"responseStatus"`
 }
 
 // agent is whose request an audit entry records.
@@ -111,10 +114,22 @@ func tally(e auditEntry, who Controller, want agent, f *Figures) {
 	case e.ObjectRef != nil && e.ObjectRef.Resource == "events":
 		f.Events++
 	default:
-		verb := e.Verb
-		if e.ObjectRef != nil && e.ObjectRef.Subresource != "" {
-			verb += " " + e.ObjectRef.Subresource
-		}
-		f.Requests[verb]++
+		f.Requests[requestKey(e)]++
 	}
+}
+
+// requestKey names a request by verb and resource, and by its code when it failed:
+// "create pods", "update ministatefulsets/status", "create pods 409".
+func requestKey(e auditEntry) string {
+	k := e.Verb
+	if e.ObjectRef != nil {
+		k += " " + e.ObjectRef.Resource
+		if e.ObjectRef.Subresource != "" {
+			k += "/" + e.ObjectRef.Subresource
+		}
+	}
+	if e.ResponseStatus != nil && e.ResponseStatus.Code >= 400 {
+		k += fmt.Sprintf(" %d", e.ResponseStatus.Code)
+	}
+	return k
 }

@@ -13,6 +13,7 @@ package bench
 import (
 	"fmt"
 	"math"
+	"strings"
 	"sort"
 	"time"
 )
@@ -80,8 +81,8 @@ func (f Figures) TotalRequests() int {
 // Writes sums the requests that change something.
 func (f Figures) Writes() int {
 	n := 0
-	for verb, c := range f.Requests {
-		if verb != "get" && verb != "list" && verb != "watch" {
+	for key, c := range f.Requests {
+		if verb, _, _ := strings.Cut(key, " "); verb != "get" && verb != "list" && verb != "watch" {
 			n += c
 		}
 	}

@@ -65,7 +65,49 @@ func (c *Cluster) Up(ctx context.Context) error {
 	c.controller = exec.Command(c.ControllerBin, "--kubeconfig", c.Kubeconfig(), "-v=1",
 		fmt.Sprintf("--kube-api-qps=%g", qps), fmt.Sprintf("--kube-api-burst=%d", burst))
 	c.controller.Stdout, c.controller.Stderr = log, log
-	return c.controller.Start()
+	if err := c.controller.Start(); err != nil {
+		return err
+	}
+	return c.warmUp(ctx)
+}
+
+// warmUp waits until the garbage collector collects a MiniStatefulSet's pod: it
+// watches a new resource only after its discovery comes round (every 30 s), and
+// until then a deleted set's pods linger, which no controller is to blame for.
+func (c *Cluster) warmUp(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	e, err := c.Env(2*time.Minute, 2*time.Minute)
+	if err != nil {
+		return err
+	}
+	r := &runCtx{env: e, kind: Mini, ns: "default"}
+	if r.view, err = watchNamespace(ctx, e.Clients, "default"); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(3 * time.Minute)
+	for round := 0; ; round++ {
+		name := fmt.Sprintf("warmup-%d", round)
+		if err := r.create(ctx, setOf("default", name, 1, "", nil)); err != nil {
+			return err
+		}
+		if err := r.wait(ctx, "the warm-up pod", r.podIs(name, 0, true)); err != nil {
+			return err
+		}
+		if err := e.Clients.Delete(ctx, r.ref(name)); err != nil {
+			return err
+		}
+		quick, qcancel := context.WithTimeout(ctx, 5*time.Second)
+		_, err := r.view.until(quick, 5*time.Second, "the warm-up pod collected", func() (bool, string) { return r.podIs(name, 0, false)(r) })
+		qcancel()
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the garbage collector did not collect a deleted MiniStatefulSet's pod within 3 minutes")
+		}
+		c.Logf("the garbage collector does not collect MiniStatefulSets' pods yet; trying again")
+	}
 }
 
 // Down stops the controller and the cluster.

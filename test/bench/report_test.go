@@ -37,14 +37,14 @@ func TestAuditCountsEachControllersRequestsInTheWindow(t *testing.T) {
 	var mini, sts Figures
 	a := NewAuditLog(path)
 	require.NoError(t, a.count(Mini, t0, t0.Add(3*time.Second), &mini))
-	assert.Equal(t, map[string]int{"create": 1, "update status": 1}, mini.Requests)
+	assert.Equal(t, map[string]int{"create pods": 1, "update ministatefulsets/status": 1}, mini.Requests)
 	assert.Equal(t, 1, mini.Events)
 	assert.Equal(t, 1, mini.GC)
 	assert.Equal(t, 2, mini.TotalRequests())
 
 	b := NewAuditLog(path)
 	require.NoError(t, b.count(BuiltIn, t0, t0.Add(3*time.Second), &sts))
-	assert.Equal(t, map[string]int{"create": 1}, sts.Requests)
+	assert.Equal(t, map[string]int{"create pods": 1}, sts.Requests)
 
 	require.NoError(t, a.count(Mini, t0, t0.Add(3*time.Second), &mini), "a second read starts where the first ended")
 	assert.Empty(t, mini.Requests)
@@ -68,14 +68,14 @@ func TestReactionsAreReadyToNextCreate(t *testing.T) {
 
 func TestReportShowsRatiosAndIsSVG(t *testing.T) {
 	runs := []Run{
-		{Scenario: "ordered/up", Mode: "unthrottled", Controller: BuiltIn, Figures: Figures{Wall: 4 * time.Second, Requests: map[string]int{"create": 100, "update status": 100}, PodWrites: 100}},
-		{Scenario: "ordered/up", Mode: "unthrottled", Controller: Mini, Figures: Figures{Wall: 2 * time.Second, Requests: map[string]int{"create": 100, "update status": 5}, PodWrites: 100,
+		{Scenario: "ordered/up", Mode: "unthrottled", Controller: BuiltIn, Figures: Figures{Wall: 4 * time.Second, Requests: map[string]int{"create pods": 100, "update statefulsets/status": 100}, PodWrites: 100}},
+		{Scenario: "ordered/up", Mode: "unthrottled", Controller: Mini, Figures: Figures{Wall: 2 * time.Second, Requests: map[string]int{"create pods": 100, "update ministatefulsets/status": 5, "get ministatefulsets": 1}, PodWrites: 100,
 			Latencies: []time.Duration{3 * time.Millisecond}}},
 		{Scenario: "ordered/up", Mode: "unthrottled", Controller: Floor, Figures: Figures{Wall: time.Second, PodWrites: 100}},
 	}
 	md := Markdown(runs, Meta{Rounds: 1})
 	assert.Contains(t, md, "| ordered/up | 1.00 s | 4.00 s | 2.00 s | 0.50 | 2.00 | 4.00 |")
-	assert.Contains(t, md, "| ordered/up | 100 | 200 | 105 | 200 | 105 | 1.05 |")
+	assert.Contains(t, md, "| ordered/up | 100 | 200 | 106 | 200 | 105 | 1.06 |")
 	assert.Contains(t, md, "3.0 / 3.0 ms")
 	svg := SVG(runs)
 	var doc struct {

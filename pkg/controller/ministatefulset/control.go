@@ -41,6 +41,8 @@ type setControl struct {
 	fold *statusFold
 	// created are the pods created that the cache has not shown yet.
 	created *createdPods
+	// written are the last status writes, for passes that run before the cache has them.
+	written *lastWrites
 }
 
 // syncSet runs a pass over a set whose pods were already adopted: pods are the set's
@@ -51,6 +53,7 @@ func (ctl *setControl) syncSet(ctx context.Context, set *appsv1alpha1.MiniStatef
 	claims claimGetter, revisions []*appsv1.ControllerRevision) (time.Duration, error) {
 	logger := klog.FromContext(ctx)
 	now := ctl.clock.Now()
+	set = ctl.written.freshest(set)
 
 	selector, invalid := validateSpec(set)
 	if invalid != "" {
@@ -90,14 +93,12 @@ func (ctl *setControl) syncSet(ctx context.Context, set *appsv1alpha1.MiniStatef
 		ctl.recorder.Event(set, e.eventType, e.reason, e.message)
 	}
 	run := p
-	if ctl.created != nil {
-		var dropped bool
-		if run.actions, dropped = ctl.created.unseen(p.actions, now); dropped {
-			// The pod's own event wakes the set once the cache has it; should it never
-			// come (the pod went before the watch saw it), this pass comes back.
-			logger.V(4).Info("Leaving pods created but not yet seen in the cache")
-			p.requeueIn(createdTTL)
-		}
+	var dropped bool
+	if run.actions, dropped = ctl.created.unseen(p.actions, now); dropped {
+		// The pod's own event wakes the set once the cache has it; should it never
+		// come (the pod went before the watch saw it), this pass comes back.
+		logger.V(4).Info("Leaving pods created but not yet seen in the cache")
+		p.requeueIn(createdTTL)
 	}
 	execErr := execute(ctx, run, func(ctx context.Context, a action) error { return ctl.do(ctx, set, a) })
 
@@ -116,8 +117,10 @@ func (ctl *setControl) syncSet(ctx context.Context, set *appsv1alpha1.MiniStatef
 	var held time.Duration
 	if !apiequality.Semantic.DeepEqual(&set.Status, &st) {
 		if held = ctl.fold.hold(set, &st, now, execErr != nil); held == 0 {
-			if statusErr = ctl.status.UpdateStatus(ctx, set, &st); statusErr == nil {
+			var written *appsv1alpha1.MiniStatefulSet
+			if written, statusErr = ctl.status.UpdateStatus(ctx, set, &st); statusErr == nil {
 				ctl.fold.wrote(set, now)
+				ctl.written.wrote(&set.Status, written)
 			}
 		}
 	}
@@ -139,9 +142,12 @@ func (ctl *setControl) syncSet(ctx context.Context, set *appsv1alpha1.MiniStatef
 func (ctl *setControl) do(ctx context.Context, set *appsv1alpha1.MiniStatefulSet, a action) error {
 	switch a.kind {
 	case createPod:
+		// Noted before the create, since the informer may deliver the pod before
+		// the create returns; forgotten if the create fails.
+		ctl.created.created(a.pod.Namespace, a.pod.Name, ctl.clock.Now())
 		err := ctl.pods.CreatePod(ctx, set, a.pod, a.claims)
-		if ctl.created != nil && err == nil {
-			ctl.created.created(a.pod.Namespace, a.pod.Name, ctl.clock.Now())
+		if err != nil {
+			ctl.created.seen(a.pod.Namespace, a.pod.Name)
 		}
 		return err
 	case deletePod:
@@ -229,7 +235,11 @@ func (ctl *setControl) writeStatus(ctx context.Context, set *appsv1alpha1.MiniSt
 	if apiequality.Semantic.DeepEqual(&set.Status, st) {
 		return nil
 	}
-	return ctl.status.UpdateStatus(ctx, set, st)
+	written, err := ctl.status.UpdateStatus(ctx, set, st)
+	if err == nil {
+		ctl.written.wrote(&set.Status, written)
+	}
+	return err
 }
 
 // pruneHistory deletes the oldest revisions past revisionHistoryLimit. A failure

@@ -80,6 +80,7 @@ func NewController(ctx context.Context, kubeClient kubernetes.Interface, client 
 			recorder:  recorder,
 			clock:     clock.RealClock{},
 			created:   newCreatedPods(),
+			written:   newLastWrites(),
 		},
 	}
 	for _, inf := range []cache.SharedIndexInformer{podInformer.Informer(), claimInformer.Informer(), revInformer.Informer()} {
@@ -173,6 +174,7 @@ func (c *Controller) podHandlers(ctx context.Context) cache.ResourceEventHandler
 		},
 		UpdateFunc: func(old, cur any) {
 			o, n := old.(*corev1.Pod), cur.(*corev1.Pod)
+			c.control.created.seen(n.Namespace, n.Name)
 			if sameVersion(o, n) {
 				return
 			}
@@ -183,7 +185,12 @@ func (c *Controller) podHandlers(ctx context.Context) cache.ResourceEventHandler
 				}
 			}
 		},
-		DeleteFunc: func(obj any) { c.wakeForPod(ctx, nil, obj) },
+		DeleteFunc: func(obj any) {
+			if pod, ok := unwrap(obj).(*corev1.Pod); ok {
+				c.control.created.seen(pod.Namespace, pod.Name)
+			}
+			c.wakeForPod(ctx, nil, obj)
+		},
 	}
 }
 
@@ -439,6 +446,7 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) (time.Durat
 	set, err := c.setLister.MiniStatefulSets(key.Namespace).Get(key.Name)
 	if apierrors.IsNotFound(err) {
 		c.control.fold.forget(key)
+		c.control.written.forget(key)
 		return 0, nil
 	}
 	if err != nil {

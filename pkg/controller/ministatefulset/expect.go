@@ -26,13 +26,19 @@ type createdPods struct {
 func newCreatedPods() *createdPods { return &createdPods{at: map[cache.ObjectName]time.Time{}} }
 
 func (c *createdPods) created(namespace, name string, now time.Time) {
+	if c == nil {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.at[cache.ObjectName{Namespace: namespace, Name: name}] = now
 }
 
-// seen forgets a pod the cache now holds.
+// seen forgets a pod the cache now holds (or has seen go), or whose create failed.
 func (c *createdPods) seen(namespace, name string) {
+	if c == nil {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	delete(c.at, cache.ObjectName{Namespace: namespace, Name: name})
@@ -42,6 +48,9 @@ func (c *createdPods) seen(namespace, name string) {
 // that the cache has not shown yet, keeping each phase's barrier, and reports
 // whether it dropped any.
 func (c *createdPods) unseen(actions []action, now time.Time) ([]action, bool) {
+	if c == nil {
+		return actions, false
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.at) == 0 {

@@ -371,6 +371,12 @@ func (f *fixture) recordPass(name string) *passRecord {
 	}
 	r.after, r.claimsAfter, r.revisions, r.now = podMap(f.pods()), f.claimMap(), f.revisions(), f.clock.Now()
 	r.status = r.view.Status
+	// The status to judge is the stored one: a pass that wrote none found the one an
+	// earlier pass wrote still right, even if the lister has not delivered it yet.
+	if current, err := f.msts.AppsV1alpha1().MiniStatefulSets(ns).Get(f.ctx, name, metav1.GetOptions{}); err == nil && current.UID == r.view.UID &&
+		!slices.Contains(r.writes, "update ministatefulsets/status "+name) {
+		r.status = current.Status
+	}
 	if slices.Contains(r.writes, "update ministatefulsets/status "+name) {
 		current, err := f.msts.AppsV1alpha1().MiniStatefulSets(ns).Get(f.ctx, name, metav1.GetOptions{})
 		if err != nil || current.UID != r.view.UID {

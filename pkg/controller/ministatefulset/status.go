@@ -142,21 +142,25 @@ func listNames(names []string) string {
 	return strings.Join(names, ", ")
 }
 
-// statusUpdater writes a set's status.
+// statusUpdater writes a set's status and returns the set as written.
 type statusUpdater interface {
-	UpdateStatus(ctx context.Context, set *appsv1alpha1.MiniStatefulSet, status *appsv1alpha1.MiniStatefulSetStatus) error
+	UpdateStatus(ctx context.Context, set *appsv1alpha1.MiniStatefulSet, status *appsv1alpha1.MiniStatefulSetStatus) (*appsv1alpha1.MiniStatefulSet, error)
 }
 
 type realStatusUpdater struct{ client versioned.Interface }
 
 // UpdateStatus writes through the status subresource, re-reading the set on a
 // conflict; a set replaced under the same name is left alone.
-func (u realStatusUpdater) UpdateStatus(ctx context.Context, set *appsv1alpha1.MiniStatefulSet, status *appsv1alpha1.MiniStatefulSetStatus) error {
+func (u realStatusUpdater) UpdateStatus(ctx context.Context, set *appsv1alpha1.MiniStatefulSet, status *appsv1alpha1.MiniStatefulSetStatus) (*appsv1alpha1.MiniStatefulSet, error) {
 	sets := u.client.AppsV1alpha1().MiniStatefulSets(set.Namespace)
 	toWrite := set.DeepCopy()
-	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+	var written *appsv1alpha1.MiniStatefulSet
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		toWrite.Status = *status
-		_, err := sets.UpdateStatus(ctx, toWrite, metav1.UpdateOptions{FieldManager: FieldManager})
+		out, err := sets.UpdateStatus(ctx, toWrite, metav1.UpdateOptions{FieldManager: FieldManager})
+		if err == nil {
+			written = out
+		}
 		if !apierrors.IsConflict(err) {
 			return err
 		}
@@ -170,4 +174,5 @@ func (u realStatusUpdater) UpdateStatus(ctx context.Context, set *appsv1alpha1.M
 		toWrite = fresh
 		return err
 	})
+	return written, err
 }

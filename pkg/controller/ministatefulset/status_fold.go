@@ -4,6 +4,7 @@ import (
 	"sync"
 	"time"
 
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/client-go/tools/cache"
 
 	appsv1alpha1 "github.com/ministatefulset/ministatefulset/pkg/apis/apps/v1alpha1"
@@ -84,4 +85,61 @@ func onlyProgress(old, cur *appsv1alpha1.MiniStatefulSetStatus) bool {
 
 func sameCount(a, b *int32) bool {
 	return (a == nil && b == nil) || (a != nil && b != nil && *a == *b)
+}
+
+// lastWrites remembers each set's last status write, so that a pass that runs
+// before the informer has delivered it (the next pod's event woke the set at once)
+// starts from what was written: it neither writes the same status again nor sends
+// the set's older resourceVersion, which the API server refuses with a conflict
+// that costs a read and a second write.
+type lastWrites struct {
+	mu sync.Mutex
+	by map[cache.ObjectName]lastWrite
+}
+
+// lastWrite is one status write: the status it replaced and the set it made.
+type lastWrite struct {
+	before appsv1alpha1.MiniStatefulSetStatus
+	after  *appsv1alpha1.MiniStatefulSet
+}
+
+func newLastWrites() *lastWrites { return &lastWrites{by: map[cache.ObjectName]lastWrite{}} }
+
+// freshest is the set as the pass should see it: as last written, when the cache
+// still shows the status that write replaced for the same object and generation;
+// otherwise as the cache has it.
+func (l *lastWrites) freshest(set *appsv1alpha1.MiniStatefulSet) *appsv1alpha1.MiniStatefulSet {
+	if l == nil {
+		return set
+	}
+	l.mu.Lock()
+	w, ok := l.by[cache.MetaObjectToName(set)]
+	l.mu.Unlock()
+	if !ok || w.after.UID != set.UID || w.after.Generation != set.Generation ||
+		apiequality.Semantic.DeepEqual(&w.after.Status, &set.Status) || !apiequality.Semantic.DeepEqual(&w.before, &set.Status) {
+		return set
+	}
+	fresh := set.DeepCopy()
+	fresh.Status = *w.after.Status.DeepCopy()
+	fresh.ResourceVersion = w.after.ResourceVersion
+	return fresh
+}
+
+// wrote records a status write.
+func (l *lastWrites) wrote(before *appsv1alpha1.MiniStatefulSetStatus, after *appsv1alpha1.MiniStatefulSet) {
+	if l == nil || after == nil {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.by[cache.MetaObjectToName(after)] = lastWrite{before: *before.DeepCopy(), after: after}
+}
+
+func (l *lastWrites) forget(key cache.ObjectName) {
+	if l == nil {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.by, key)
 }

@@ -93,3 +93,29 @@ func TestStatusFoldHoldsOnlyProgress(t *testing.T) {
 	fold.forget(objectKey("web"))
 	assert.Zero(t, fold.hold(set, progress(WaitReady, 2), later, false))
 }
+
+// TestAPassBeforeTheCacheHasTheStatusStartsFromWhatWasWritten: with the set's
+// cache a write behind, a second pass that finds nothing new writes nothing (before,
+// it wrote the same status again, with the old resourceVersion: a conflict, a read
+// and a second write).
+func TestAPassBeforeTheCacheHasTheStatusStartsFromWhatWasWritten(t *testing.T) {
+	f := newFixture(t, newSet("web").Replicas(2).Parallel().Obj())
+	f.lagBy(100)
+	f.mustSync("web")
+	require.Equal(t, 1, f.statusWrites())
+	f.msts.ClearActions()
+	f.mustSync("web")
+	assert.Zero(t, f.statusWrites(), "the same status again, from a cache that has not seen the first write")
+
+	stale := f.set("web").DeepCopy()
+	stale.Status = appsv1alpha1.MiniStatefulSetStatus{}
+	stale.ResourceVersion = "1"
+	fresh := f.c.control.written.freshest(stale)
+	assert.Equal(t, f.set("web").Status, fresh.Status, "the cache shows the status the write replaced: the pass starts from the write")
+	other := stale.DeepCopy()
+	other.Status.Replicas = 7
+	assert.Equal(t, int32(7), f.c.control.written.freshest(other).Status.Replicas, "another status than the one replaced: the cache's")
+	newer := stale.DeepCopy()
+	newer.Generation++
+	assert.Same(t, newer, f.c.control.written.freshest(newer), "a new generation: the cache's")
+}
