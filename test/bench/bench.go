@@ -13,8 +13,8 @@ package bench
 import (
 	"fmt"
 	"math"
-	"strings"
 	"sort"
+	"strings"
 	"time"
 )
 

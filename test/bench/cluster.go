@@ -62,8 +62,10 @@ func (c *Cluster) Up(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	c.controller = exec.Command(c.ControllerBin, "--kubeconfig", c.Kubeconfig(), "-v=1",
-		fmt.Sprintf("--kube-api-qps=%g", qps), fmt.Sprintf("--kube-api-burst=%d", burst))
+	args := []string{"--kubeconfig", c.Kubeconfig(), "-v=1", fmt.Sprintf("--kube-api-qps=%g", qps), fmt.Sprintf("--kube-api-burst=%d", burst)}
+	// MSTS_BENCH_CONTROLLER_ARGS adds flags, such as --profiling with a probe address.
+	args = append(args, strings.Fields(os.Getenv("MSTS_BENCH_CONTROLLER_ARGS"))...)
+	c.controller = exec.Command(c.ControllerBin, args...)
 	c.controller.Stdout, c.controller.Stderr = log, log
 	if err := c.controller.Start(); err != nil {
 		return err
