@@ -74,29 +74,38 @@ func TestBenchCluster(t *testing.T) {
 						continue
 					}
 					rs, err := env.RunScenario(ctx, sc, who, mode.Name, round)
-					if err != nil {
-						c.Down()
-						t.Fatal(err)
-					}
 					runs = append(runs, rs...)
+					if err != nil {
+						// The other scenarios still run; the report has what was measured.
+						t.Errorf("%s, round %d: %v", mode.Name, round, err)
+					}
+					write(t, out, runs, meta(rounds, flags))
 				}
 			}
 		}
 		c.Down()
 	}
-	raw, _ := json.MarshalIndent(runs, "", " ")
-	meta := Meta{When: time.Now().UTC().Format("2006-01-02 15:04 UTC"), Machine: Machine(), Kubernetes: "v1.37.2",
+	write(t, out, runs, meta(rounds, flags))
+	t.Logf("wrote %s", out)
+	fmt.Println(Markdown(runs, meta(rounds, flags)))
+}
+
+func meta(rounds int, flags []string) Meta {
+	return Meta{When: time.Now().UTC().Format("2006-01-02 15:04 UTC"), Machine: Machine(), Kubernetes: "v1.37.2",
 		Go: runtime.Version(), Command: "make bench-cluster" + cmdArgs(), Rounds: rounds, Flags: flags}
+}
+
+// write writes the figures so far: a long run that fails late keeps what it measured.
+func write(t *testing.T, out string, runs []Run, m Meta) {
+	raw, _ := json.MarshalIndent(runs, "", " ")
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for name, body := range map[string][]byte{"results.json": raw, "figures.md": []byte(Markdown(runs, meta)), "ratios.svg": []byte(SVG(runs))} {
+	for name, body := range map[string][]byte{"results.json": raw, "figures.md": []byte(Markdown(runs, m)), "ratios.svg": []byte(SVG(runs))} {
 		if err := os.WriteFile(filepath.Join(out, name), body, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	t.Logf("wrote %s", out)
-	fmt.Println(Markdown(runs, meta))
 }
 
 func cmdArgs() string {
