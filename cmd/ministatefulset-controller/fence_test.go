@@ -76,7 +76,7 @@ func TestFrozenLeaderStopsAtOnce(t *testing.T) {
 	var thawed, aborted time.Time
 	done := make(chan error, 1)
 	go func() {
-		done <- leaderElect(ctx, newLock(t, client, "a"), slow, fnc, func(ctx, abort context.Context) error {
+		done <- leaderElect(ctx, newLock(t, client, "a"), slow, fnc, nil, func(ctx, abort context.Context) error {
 			close(leadingNow)
 			<-abort.Done()
 			aborted = time.Now()

@@ -33,7 +33,9 @@ type leaseTimes struct {
 //     aborted at once and errLeaseLost returned.
 //   - run fails: the Lease is released and the error returned, so a dead controller
 //     never holds the Lease while doing nothing.
-func leaderElect(ctx context.Context, lock resourcelock.Interface, times leaseTimes, fnc *fence, run leading) error {
+//
+// watchdog, when not nil, answers the liveness probe from the election's renewals.
+func leaderElect(ctx context.Context, lock resourcelock.Interface, times leaseTimes, fnc *fence, watchdog *leaderelection.HealthzAdaptor, run leading) error {
 	logger := klog.FromContext(ctx)
 	lock = fencedLock{Interface: lock, fence: fnc}
 	// The election outlives ctx: the Lease is released only after the drain.
@@ -51,6 +53,7 @@ func leaderElect(ctx context.Context, lock resourcelock.Interface, times leaseTi
 		RetryPeriod:     times.retryPeriod,
 		ReleaseOnCancel: true,
 		Name:            lock.Identity(),
+		WatchDog:        watchdog,
 		Callbacks: leaderelection.LeaderCallbacks{
 			OnStartedLeading: func(lead context.Context) {
 				mu.Lock()

@@ -43,7 +43,7 @@ func holder(t *testing.T, client *fake.Clientset) string {
 // runLeader runs leaderElect in the background and returns its result channel.
 func runLeader(ctx context.Context, lock resourcelock.Interface, run leading) chan error {
 	done := make(chan error, 1)
-	go func() { done <- leaderElect(ctx, lock, fastLease, newFence(fastLease.renewDeadline), run) }()
+	go func() { done <- leaderElect(ctx, lock, fastLease, newFence(fastLease.renewDeadline), nil, run) }()
 	return done
 }
 

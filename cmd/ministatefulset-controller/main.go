@@ -7,8 +7,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net/http"
-	"net/http/pprof"
 	"os"
 	"os/signal"
 	"syscall"
@@ -24,8 +22,13 @@ import (
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 	"k8s.io/client-go/tools/record"
+	"k8s.io/component-base/logs"
+	logsapi "k8s.io/component-base/logs/api/v1"
+	_ "k8s.io/component-base/logs/json/register"          // --logging-format=json
+	_ "k8s.io/component-base/metrics/prometheus/clientgo" // workqueue, REST client and leader election metrics
 	"k8s.io/klog/v2"
 
 	appsv1alpha1 "github.com/ministatefulset/ministatefulset/pkg/apis/apps/v1alpha1"
@@ -49,6 +52,10 @@ type options struct {
 	leaseDuration      time.Duration
 	renewDeadline      time.Duration
 	retryPeriod        time.Duration
+	metricsAddress     string
+	stallTimeout       time.Duration
+	namespaces         namespaceList
+	logging            *logsapi.LoggingConfiguration
 }
 
 func (o *options) addFlags(fs *flag.FlagSet) {
@@ -62,10 +69,20 @@ func (o *options) addFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.leaseDuration, "leader-elect-lease-duration", 15*time.Second, "Lease duration for leader election.")
 	fs.DurationVar(&o.renewDeadline, "leader-elect-renew-deadline", 10*time.Second, "Renew deadline for leader election.")
 	fs.DurationVar(&o.retryPeriod, "leader-elect-retry-period", 2*time.Second, "Retry period for leader election.")
-	fs.StringVar(&o.healthProbeAddress, "health-probe-bind-address", "", "Address for /healthz and /readyz (for example :8081); empty disables.")
+	fs.StringVar(&o.healthProbeAddress, "health-probe-bind-address", "",
+		"Address for /healthz (fails when the workers are stuck or the Lease could not be renewed) and /readyz (fails until the caches synced), for example :8081; empty disables.")
+	fs.StringVar(&o.metricsAddress, "metrics-bind-address", "", "Address for /metrics in Prometheus text format (and pprof with --profiling), for example :8080; empty disables.")
+	fs.DurationVar(&o.stallTimeout, "liveness-stall-timeout", 2*time.Minute,
+		"/healthz fails when sets wait in the queue and no worker took a pass, made a write or finished a pass for this long.")
+	fs.Var(&o.namespaces, "namespace", "Watch and act in this namespace only; repeat the flag or separate with commas for several. Unset: every namespace.")
 	fs.DurationVar(&o.statusFold, "status-fold-interval", time.Second,
 		"While a set scales or rolls, write its status at most this often (its counters lag by at most this); a new generation, revision or Waiting reason is written at once. 0 writes every change at once.")
-	fs.BoolVar(&o.profiling, "profiling", false, "Serve Go's pprof profiles under /debug/pprof/ on the health probe address.")
+	fs.BoolVar(&o.profiling, "profiling", false, "Serve Go's pprof profiles under /debug/pprof/ on the --metrics-bind-address.")
+	// -v, --vmodule and --logging-format (text or json) through component-base, as
+	// kube-controller-manager has them, and klog's other flags.
+	o.logging = logsapi.NewLoggingConfiguration()
+	logsapi.AddGoFlags(o.logging, fs)
+	logs.AddGoFlags(fs, logs.SkipLoggingConfigurationFlags())
 }
 
 func (o *options) validate() error {
@@ -75,8 +92,14 @@ func (o *options) validate() error {
 	if o.statusFold < 0 {
 		return fmt.Errorf("--status-fold-interval must not be negative, got %v", o.statusFold)
 	}
-	if o.profiling && o.healthProbeAddress == "" {
-		return errors.New("--profiling serves on the --health-probe-bind-address: give one")
+	if o.profiling && o.metricsAddress == "" {
+		return errors.New("--profiling serves on the --metrics-bind-address: give one")
+	}
+	if o.stallTimeout <= 0 {
+		return fmt.Errorf("--liveness-stall-timeout must be positive, got %v", o.stallTimeout)
+	}
+	if err := logsapi.ValidateAndApply(o.logging, nil); err != nil {
+		return err
 	}
 	if o.qps <= 0 || o.burst < 1 {
 		return fmt.Errorf("--kube-api-qps must be > 0 and --kube-api-burst >= 1, got %v and %d", o.qps, o.burst)
@@ -89,7 +112,6 @@ func main() { os.Exit(run()) }
 func run() int {
 	var o options
 	fs := flag.NewFlagSet(os.Args[0], flag.ContinueOnError)
-	klog.InitFlags(fs)
 	o.addFlags(fs)
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return 2
@@ -153,9 +175,13 @@ func runController(ctx context.Context, o *options) error {
 	if err != nil {
 		return err
 	}
-	if o.healthProbeAddress != "" {
-		go serveHealth(ctx, o.healthProbeAddress, o.profiling)
+	controller.RegisterMetrics()
+	pr := &probes{leaderElect: o.leaderElect, stall: o.stallTimeout}
+	if o.leaderElect {
+		// kube-controller-manager's bound: the Lease may be 20s past its expiry.
+		pr.lease = leaderelection.NewLeaderHealthzAdaptor(20 * time.Second)
 	}
+	startServers(ctx, o, pr)
 
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
@@ -171,23 +197,33 @@ func runController(ctx context.Context, o *options) error {
 		// when it is aborted.
 		runCtx, stopInformers := context.WithCancel(abort)
 		defer stopInformers()
-		kubeInformers := informers.NewSharedInformerFactory(kubeClient, o.resync)
-		setInformers := mstsinformers.NewSharedInformerFactory(client, o.resync)
-		c, err := controller.NewController(ctx, kubeClient, client,
-			setInformers.Apps().V1alpha1().MiniStatefulSets(),
-			kubeInformers.Core().V1().Pods(),
-			kubeInformers.Core().V1().PersistentVolumeClaims(),
-			kubeInformers.Apps().V1().ControllerRevisions(),
-			recorder)
+		var scopes []controller.Informers
+		var factories []interface {
+			Start(<-chan struct{})
+			Shutdown()
+		}
+		for _, ns := range o.namespaces.scopes() {
+			kubeInformers := informers.NewSharedInformerFactoryWithOptions(kubeClient, o.resync, informers.WithNamespace(ns))
+			setInformers := mstsinformers.NewSharedInformerFactoryWithOptions(client, o.resync, mstsinformers.WithNamespace(ns))
+			scopes = append(scopes, controller.Informers{Namespace: ns,
+				Sets:      setInformers.Apps().V1alpha1().MiniStatefulSets(),
+				Pods:      kubeInformers.Core().V1().Pods(),
+				Claims:    kubeInformers.Core().V1().PersistentVolumeClaims(),
+				Revisions: kubeInformers.Apps().V1().ControllerRevisions()})
+			factories = append(factories, kubeInformers, setInformers)
+		}
+		c, err := controller.NewScopedController(ctx, kubeClient, client, scopes, recorder)
 		if err != nil {
 			return err
 		}
 		c.FoldStatusWrites(o.statusFold)
-		kubeInformers.Start(runCtx.Done())
-		setInformers.Start(runCtx.Done())
-		defer kubeInformers.Shutdown()
-		defer setInformers.Shutdown()
+		for _, f := range factories {
+			f.Start(runCtx.Done())
+			defer f.Shutdown()
+		}
 		defer stopInformers() // before the Shutdowns, which wait for the informers to stop
+		pr.running(c)
+		defer pr.running(nil)
 		return c.Run(ctx, abort, o.workers)
 	}
 	if !o.leaderElect {
@@ -203,27 +239,5 @@ func runController(ctx context.Context, o *options) error {
 	if err != nil {
 		return err
 	}
-	return leaderElect(ctx, lock, leaseTimes{o.leaseDuration, o.renewDeadline, o.retryPeriod}, fnc, start)
-}
-
-func serveHealth(ctx context.Context, addr string, profiling bool) {
-	mux := http.NewServeMux()
-	ok := func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) }
-	mux.HandleFunc("/healthz", ok)
-	mux.HandleFunc("/readyz", ok)
-	if profiling {
-		mux.HandleFunc("/debug/pprof/", pprof.Index)
-		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	}
-	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() {
-		<-ctx.Done()
-		_ = srv.Close()
-	}()
-	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		klog.FromContext(ctx).Error(err, "Health probe server stopped")
-	}
+	return leaderElect(ctx, lock, leaseTimes{o.leaseDuration, o.renewDeadline, o.retryPeriod}, fnc, pr.lease, start)
 }

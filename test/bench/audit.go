@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -50,10 +51,13 @@ func agentOf(ua string) agent {
 	return otherAgent
 }
 
-// auditLog reads the API server's audit log as it grows.
+// auditLog reads the API server's audit log as it grows. The API server rotates the
+// log (at 100 MB): a read that finds another file at path first finishes the file it
+// was reading, renamed audit-<time>.log beside it, then reads the new one.
 type auditLog struct {
 	path   string
 	offset int64
+	file   os.FileInfo // the file offset is in
 }
 
 // skip moves past everything written so far.
@@ -62,45 +66,86 @@ func (a *auditLog) skip() error {
 	if err != nil {
 		return err
 	}
-	a.offset = st.Size()
+	a.offset, a.file = st.Size(), st
 	return nil
+}
+
+// rotated finds the file the log was renamed to, if it was rotated since the last read.
+func (a *auditLog) rotated(now os.FileInfo) (string, error) {
+	if a.file == nil || os.SameFile(a.file, now) {
+		return "", nil
+	}
+	dir, base := filepath.Split(a.path)
+	ext := filepath.Ext(base)
+	matches, err := filepath.Glob(filepath.Join(dir, strings.TrimSuffix(base, ext)+"-*"+ext))
+	if err != nil {
+		return "", err
+	}
+	for _, m := range matches {
+		if st, err := os.Stat(m); err == nil && os.SameFile(a.file, st) {
+			return m, nil
+		}
+	}
+	return "", fmt.Errorf("the audit log was rotated more than once between two reads, or its old file is gone: its requests are lost")
 }
 
 // count reads what was written since the last read and counts, for the writer
 // who, the requests received in [from, to]: by verb, its events, and the garbage
 // collector's.
 func (a *auditLog) count(who Controller, from, to time.Time, f *Figures) error {
-	file, err := os.Open(a.path)
-	if err != nil {
-		return err
-	}
-	defer file.Close()
-	if _, err := file.Seek(a.offset, io.SeekStart); err != nil {
-		return err
-	}
 	want := miniAgent
 	if who == BuiltIn {
 		want = builtInAgent
 	}
 	f.Requests = map[string]int{}
+	now, err := os.Stat(a.path)
+	if err != nil {
+		return err
+	}
+	old, err := a.rotated(now)
+	if err != nil {
+		return err
+	}
+	if old != "" {
+		if _, err := a.read(old, a.offset, from, to, who, want, f); err != nil {
+			return err
+		}
+		a.offset = 0
+	}
+	a.offset, err = a.read(a.path, a.offset, from, to, who, want, f)
+	a.file = now
+	return err
+}
+
+// read tallies the complete lines of path from offset on and returns the offset
+// after the last one.
+func (a *auditLog) read(path string, offset int64, from, to time.Time, who Controller, want agent, f *Figures) (int64, error) {
+	file, err := os.Open(path)
+	if err != nil {
+		return offset, err
+	}
+	defer file.Close()
+	if _, err := file.Seek(offset, io.SeekStart); err != nil {
+		return offset, err
+	}
 	r := bufio.NewReaderSize(file, 1<<20)
 	for {
 		line, err := r.ReadBytes('\n')
 		if len(line) > 0 && line[len(line)-1] == '\n' {
-			a.offset += int64(len(line))
+			offset += int64(len(line))
 			var e auditEntry
 			if jerr := json.Unmarshal(line, &e); jerr != nil {
-				return fmt.Errorf("reading the audit log: %w", jerr)
+				return offset, fmt.Errorf("reading the audit log: %w", jerr)
 			}
 			if e.Stage == "ResponseComplete" && !e.RequestReceivedTimestamp.Before(from) && !e.RequestReceivedTimestamp.After(to) {
 				tally(e, who, want, f)
 			}
 		}
 		if err == io.EOF {
-			return nil
+			return offset, nil
 		}
 		if err != nil {
-			return err
+			return offset, err
 		}
 	}
 }

@@ -112,7 +112,7 @@ func cmdArgs() string {
 	var parts []string
 	for _, v := range []string{"ROUNDS", "SCALE", "SCENARIOS", "MODES"} {
 		if x := os.Getenv("MSTS_BENCH_" + v); x != "" {
-			parts = append(parts, v+"="+x)
+			parts = append(parts, "BENCH_"+v+"="+x)
 		}
 	}
 	if len(parts) == 0 {

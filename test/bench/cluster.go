@@ -63,7 +63,7 @@ func (c *Cluster) Up(ctx context.Context) error {
 		return err
 	}
 	args := []string{"--kubeconfig", c.Kubeconfig(), "-v=1", fmt.Sprintf("--kube-api-qps=%g", qps), fmt.Sprintf("--kube-api-burst=%d", burst)}
-	// MSTS_BENCH_CONTROLLER_ARGS adds flags, such as --profiling with a probe address.
+	// MSTS_BENCH_CONTROLLER_ARGS adds flags, such as --profiling with a --metrics-bind-address.
 	args = append(args, strings.Fields(os.Getenv("MSTS_BENCH_CONTROLLER_ARGS"))...)
 	c.controller = exec.Command(c.ControllerBin, args...)
 	c.controller.Stdout, c.controller.Stderr = log, log

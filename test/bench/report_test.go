@@ -48,6 +48,19 @@ func TestAuditCountsEachControllersRequestsInTheWindow(t *testing.T) {
 
 	require.NoError(t, a.count(Mini, t0, t0.Add(3*time.Second), &mini), "a second read starts where the first ended")
 	assert.Empty(t, mini.Requests)
+
+	// The API server rotates the log: what was written to the old file after the
+	// last read is counted, then the new file from its start.
+	more := line("ministatefulset-controller", "delete", "pods", "", time.Second, "ResponseComplete")
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	require.NoError(t, err)
+	_, err = f.WriteString(more)
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	require.NoError(t, os.Rename(path, filepath.Join(filepath.Dir(path), "audit-2026-12-01T22-26-22.789.log")))
+	require.NoError(t, os.WriteFile(path, []byte(more+more), 0o644))
+	require.NoError(t, a.count(Mini, t0, t0.Add(3*time.Second), &mini))
+	assert.Equal(t, map[string]int{"delete pods": 3}, mini.Requests, "one in the old file, two in the new")
 }
 
 func TestReactionsAreReadyToNextCreate(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
@@ -43,6 +44,10 @@ type setControl struct {
 	created *createdPods
 	// written are the last status writes, for passes that run before the cache has them.
 	written *lastWrites
+	// waits feeds the sets_waiting metric (nil: not kept).
+	waits *waitGauge
+	// progress is marked at each write, so a long pass is not taken for a stuck one.
+	progress *progress
 }
 
 // syncSet runs a pass over a set whose pods were already adopted: pods are the set's
@@ -61,6 +66,7 @@ func (ctl *setControl) syncSet(ctx context.Context, set *appsv1alpha1.MiniStatef
 	}
 	if set.DeletionTimestamp != nil {
 		// The garbage collector removes the pods; only report what is left.
+		ctl.waits.forget(cache.MetaObjectToName(set))
 		st := computeStatus(set, selector, pods, set.Status.CurrentRevision, set.Status.UpdateRevision, now)
 		return 0, ctl.writeStatus(ctx, set, &st)
 	}
@@ -113,6 +119,7 @@ func (ctl *setControl) syncSet(ctx context.Context, set *appsv1alpha1.MiniStatef
 		setCondition(&st, appsv1alpha1.ConditionWaiting, corev1.ConditionTrue, WaitProgressing,
 			fmt.Sprintf("retrying after an API error: %v", execErr), now)
 	}
+	ctl.waits.set(cache.MetaObjectToName(set), waitsFor(&st))
 	var statusErr error
 	var held time.Duration
 	if !apiequality.Semantic.DeepEqual(&set.Status, &st) {
@@ -140,6 +147,7 @@ func (ctl *setControl) syncSet(ctx context.Context, set *appsv1alpha1.MiniStatef
 
 // do carries out one action through the seams.
 func (ctl *setControl) do(ctx context.Context, set *appsv1alpha1.MiniStatefulSet, a action) error {
+	defer ctl.progress.mark()
 	switch a.kind {
 	case createPod:
 		// Noted before the create, since the informer may deliver the pod before
@@ -173,6 +181,7 @@ func (ctl *setControl) rejectSpec(ctx context.Context, set *appsv1alpha1.MiniSta
 	st.ObservedGeneration = set.Generation
 	setCondition(st, appsv1alpha1.ConditionInvalidSpec, corev1.ConditionTrue, ReasonInvalidSpec, message, now)
 	setCondition(st, appsv1alpha1.ConditionWaiting, corev1.ConditionTrue, WaitInvalidSpec, "waiting for a valid spec: "+message, now)
+	ctl.waits.set(cache.MetaObjectToName(set), WaitInvalidSpec)
 	if err := ctl.writeStatus(ctx, set, st); err != nil {
 		return err
 	}

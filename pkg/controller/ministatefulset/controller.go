@@ -17,7 +17,6 @@ import (
 	appsinformers "k8s.io/client-go/informers/apps/v1"
 	coreinformers "k8s.io/client-go/informers/core/v1"
 	"k8s.io/client-go/kubernetes"
-	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/workqueue"
@@ -27,7 +26,6 @@ import (
 	appsv1alpha1 "github.com/ministatefulset/ministatefulset/pkg/apis/apps/v1alpha1"
 	"github.com/ministatefulset/ministatefulset/pkg/generated/clientset/versioned"
 	mstsinformers "github.com/ministatefulset/ministatefulset/pkg/generated/informers/externalversions/apps/v1alpha1"
-	mstslisters "github.com/ministatefulset/ministatefulset/pkg/generated/listers/apps/v1alpha1"
 )
 
 // controllerUIDIndex indexes pods and revisions by the UID of their controller, so a
@@ -46,29 +44,45 @@ const DrainTimeout = 30 * time.Second
 type Controller struct {
 	client    versioned.Interface
 	refs      refWriter
-	setLister mstslisters.MiniStatefulSetLister
-	pods      cache.Indexer
-	claims    corelisters.PersistentVolumeClaimLister
-	revisions cache.Indexer
+	setLister setsByNamespace
+	pods      indexed
+	claims    claimsByNamespace
+	revisions indexed
 	synced    []cache.InformerSynced
 	queue     workqueue.TypedRateLimitingInterface[cache.ObjectName]
 	control   *setControl
 	recorder  record.EventRecorder
+	// progress is the workers' last sign of life, for the liveness probe.
+	progress *progress
 }
 
-// NewController wires handlers into the informers; call it before the factories
-// start, since it installs transforms that drop managedFields from the cache.
+// NewController wires handlers into the informers of every namespace; call it
+// before the factories start, since it installs transforms that drop managedFields
+// from the cache.
 func NewController(ctx context.Context, kubeClient kubernetes.Interface, client versioned.Interface,
 	setInformer mstsinformers.MiniStatefulSetInformer, podInformer coreinformers.PodInformer,
 	claimInformer coreinformers.PersistentVolumeClaimInformer, revInformer appsinformers.ControllerRevisionInformer,
 	recorder record.EventRecorder) (*Controller, error) {
+	return NewScopedController(ctx, kubeClient, client,
+		[]Informers{{Sets: setInformer, Pods: podInformer, Claims: claimInformer, Revisions: revInformer}}, recorder)
+}
+
+// NewScopedController is NewController over the informers of one or more scopes
+// (see Informers): the controller acts on the sets those informers show.
+func NewScopedController(ctx context.Context, kubeClient kubernetes.Interface, client versioned.Interface,
+	scopes []Informers, recorder record.EventRecorder) (*Controller, error) {
+	if len(scopes) == 0 {
+		return nil, errors.New("no informers: give at least one scope")
+	}
+	prog := &progress{}
+	sets, claims, pods, revisions := readers(scopes)
 	c := &Controller{
 		client:    client,
 		refs:      refWriter{client: kubeClient},
-		setLister: setInformer.Lister(),
-		pods:      podInformer.Informer().GetIndexer(),
-		claims:    claimInformer.Lister(),
-		revisions: revInformer.Informer().GetIndexer(),
+		setLister: sets,
+		pods:      pods,
+		claims:    claims,
+		revisions: revisions,
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
 			workqueue.DefaultTypedControllerRateLimiter[cache.ObjectName](),
 			workqueue.TypedRateLimitingQueueConfig[cache.ObjectName]{Name: "ministatefulset"}),
@@ -81,35 +95,48 @@ func NewController(ctx context.Context, kubeClient kubernetes.Interface, client 
 			clock:     clock.RealClock{},
 			created:   newCreatedPods(),
 			written:   newLastWrites(),
+			waits:     newWaitGauge(),
+			progress:  prog,
 		},
+		progress: prog,
 	}
-	for _, inf := range []cache.SharedIndexInformer{podInformer.Informer(), claimInformer.Informer(), revInformer.Informer()} {
-		if err := inf.SetTransform(dropManagedFields); err != nil {
+	for _, s := range scopes {
+		if err := c.watch(ctx, s); err != nil {
 			return nil, err
 		}
 	}
-	for _, inf := range []cache.SharedIndexInformer{podInformer.Informer(), revInformer.Informer()} {
+	return c, nil
+}
+
+// watch installs the transforms, indexers and handlers on one scope's informers.
+func (c *Controller) watch(ctx context.Context, s Informers) error {
+	for _, inf := range []cache.SharedIndexInformer{s.Pods.Informer(), s.Claims.Informer(), s.Revisions.Informer()} {
+		if err := inf.SetTransform(dropManagedFields); err != nil {
+			return err
+		}
+	}
+	for _, inf := range []cache.SharedIndexInformer{s.Pods.Informer(), s.Revisions.Informer()} {
 		if err := inf.AddIndexers(cache.Indexers{controllerUIDIndex: indexByControllerUID, orphanIndex: indexOrphans}); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	handlers := []struct {
 		inf cache.SharedIndexInformer
 		h   cache.ResourceEventHandlerFuncs
 	}{
-		{setInformer.Informer(), c.setHandlers()},
-		{podInformer.Informer(), c.podHandlers(ctx)},
-		{revInformer.Informer(), c.revisionHandlers(ctx)},
-		{claimInformer.Informer(), c.claimHandlers(ctx)},
+		{s.Sets.Informer(), c.setHandlers()},
+		{s.Pods.Informer(), c.podHandlers(ctx)},
+		{s.Revisions.Informer(), c.revisionHandlers(ctx)},
+		{s.Claims.Informer(), c.claimHandlers(ctx)},
 	}
 	for _, h := range handlers {
 		reg, err := h.inf.AddEventHandler(h.h)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		c.synced = append(c.synced, reg.HasSynced)
 	}
-	return c, nil
+	return nil
 }
 
 func dropManagedFields(obj any) (any, error) {
@@ -140,7 +167,7 @@ func indexOrphans(obj any) ([]string, error) {
 
 // orphans are the namespace's pods or revisions (of indexer) that no controller
 // owns and that selector matches.
-func orphans[T metav1.Object](indexer cache.Indexer, namespace string, selector labels.Selector) ([]T, error) {
+func orphans[T metav1.Object](indexer indexed, namespace string, selector labels.Selector) ([]T, error) {
 	objs, err := indexer.ByIndex(orphanIndex, namespace)
 	if err != nil {
 		return nil, err
@@ -388,6 +415,7 @@ func (c *Controller) Run(ctx, abort context.Context, workers int) error {
 	}
 	workCtx, cancelWork := context.WithCancel(klog.NewContext(abort, logger))
 	defer cancelWork()
+	c.progress.start()
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
@@ -433,29 +461,40 @@ func (c *Controller) processNext(ctx context.Context) bool {
 	if shutdown {
 		return false
 	}
+	c.progress.mark()
 	defer c.queue.Done(key)
 	if ctx.Err() != nil {
 		return false
 	}
 	var requeue time.Duration
+	start := time.Now()
 	err := recovered(func() error {
 		var err error
 		requeue, err = c.sync(ctx, key)
 		return err
 	})
+	result := passSuccess
 	switch {
 	case errors.Is(err, errInvalidSpec), errors.Is(err, errWaiting):
 		klog.FromContext(ctx).V(2).Info("Retrying with backoff", "set", key, "reason", err)
 		c.queue.AddRateLimited(key)
+		result = passWaiting
+		if errors.Is(err, errInvalidSpec) {
+			result = passInvalid
+		}
 	case err != nil:
 		utilruntime.HandleErrorWithContext(ctx, err, "Syncing MiniStatefulSet; will retry", "set", key)
 		c.queue.AddRateLimited(key)
+		result = passError
 	case requeue > 0:
 		c.queue.Forget(key)
 		c.queue.AddAfter(key, requeue)
+		result = passRequeue
 	default:
 		c.queue.Forget(key)
 	}
+	observePass(result, time.Since(start))
+	c.progress.mark()
 	return true
 }
 
@@ -471,6 +510,7 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) (time.Durat
 	if apierrors.IsNotFound(err) {
 		c.control.fold.forget(key)
 		c.control.written.forget(key)
+		c.control.waits.forget(key)
 		return 0, nil
 	}
 	if err != nil {

@@ -134,9 +134,9 @@ func newFixture(t testing.TB, set *appsv1alpha1.MiniStatefulSet, objs ...runtime
 	f.c = c
 	f.stores = map[string]cache.Indexer{
 		"sets":      setInf.Apps().V1alpha1().MiniStatefulSets().Informer().GetIndexer(),
-		"pods":      c.pods,
+		"pods":      kubeInf.Core().V1().Pods().Informer().GetIndexer(),
 		"claims":    kubeInf.Core().V1().PersistentVolumeClaims().Informer().GetIndexer(),
-		"revisions": c.revisions,
+		"revisions": kubeInf.Apps().V1().ControllerRevisions().Informer().GetIndexer(),
 	}
 	f.kube.PrependReactor("delete", "pods", f.gracefulDelete)
 	f.honourDeletePreconditions()

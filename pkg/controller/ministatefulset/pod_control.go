@@ -138,8 +138,12 @@ func (pc *realPodControl) UpdateClaim(ctx context.Context, set *appsv1alpha1.Min
 	return err
 }
 
+// podWrites counts each pod write the API server accepted, by verb.
+var podWritesTotal = map[string]interface{ Inc() }{"create": podsCreated, "delete": podsDeleted, "update": podsUpdated}
+
 func (pc *realPodControl) recordPodEvent(verb string, set *appsv1alpha1.MiniStatefulSet, pod *corev1.Pod, err error) {
 	if err == nil {
+		podWritesTotal[verb].Inc()
 		pc.recorder.Eventf(set, corev1.EventTypeNormal, successReason(verb), "%s Pod %s in MiniStatefulSet %s successful", verb, pod.Name, set.Name)
 		return
 	}
@@ -148,6 +152,9 @@ func (pc *realPodControl) recordPodEvent(verb string, set *appsv1alpha1.MiniStat
 
 func (pc *realPodControl) recordClaimEvent(verb string, set *appsv1alpha1.MiniStatefulSet, pod *corev1.Pod, claim *corev1.PersistentVolumeClaim, err error) {
 	if err == nil {
+		if verb == "create" {
+			claimsCreated.Inc()
+		}
 		pc.recorder.Eventf(set, corev1.EventTypeNormal, successReason(verb), "%s Claim %s Pod %s in MiniStatefulSet %s success", verb, claim.Name, pod.Name, set.Name)
 		return
 	}

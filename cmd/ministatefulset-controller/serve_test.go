@@ -1,0 +1,43 @@
+package main
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func probe(t *testing.T, p *probes, path string) (int, string) {
+	t.Helper()
+	mux := http.NewServeMux()
+	p.handlers(mux)
+	rec := httptest.NewRecorder()
+	mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+	return rec.Code, rec.Body.String()
+}
+
+// TestProbesBeforeTheControllerRuns: without leader election /readyz fails until the
+// controller exists; a standby waiting for the Lease is ready and healthy.
+func TestProbesBeforeTheControllerRuns(t *testing.T) {
+	code, body := probe(t, &probes{}, "/readyz")
+	assert.Equal(t, http.StatusServiceUnavailable, code)
+	assert.Contains(t, body, "controller not started yet")
+	code, _ = probe(t, &probes{}, "/healthz")
+	assert.Equal(t, http.StatusOK, code, "alive while starting")
+
+	code, _ = probe(t, &probes{leaderElect: true}, "/readyz")
+	assert.Equal(t, http.StatusOK, code, "a standby is ready")
+}
+
+func TestNamespaceFlag(t *testing.T) {
+	var l namespaceList
+	require.NoError(t, l.Set("a,b"))
+	require.NoError(t, l.Set("c"))
+	require.NoError(t, l.Set("a"))
+	assert.Equal(t, []string{"a", "b", "c"}, l.scopes(), "repeatable, comma-separated, each once")
+	assert.Equal(t, []string{""}, namespaceList(nil).scopes(), "unset: every namespace")
+	assert.ErrorContains(t, l.Set("a,,b"), "an empty namespace")
+	assert.ErrorContains(t, l.Set("Not_A_Namespace"), `namespace "Not_A_Namespace"`)
+}
