@@ -67,6 +67,9 @@ func (c *Cluster) Up(ctx context.Context) error {
 	args = append(args, strings.Fields(os.Getenv("MSTS_BENCH_CONTROLLER_ARGS"))...)
 	c.controller = exec.Command(c.ControllerBin, args...)
 	c.controller.Stdout, c.controller.Stderr = log, log
+	// The controller must not outlive the benchmark (a kill, a -timeout): one left
+	// running would act in the next run's cluster, which has the same kubeconfig.
+	c.controller.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := c.controller.Start(); err != nil {
 		return err
 	}
