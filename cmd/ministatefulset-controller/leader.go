@@ -9,6 +9,8 @@ import (
 	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 	"k8s.io/klog/v2"
+
+	controller "github.com/ministatefulset/ministatefulset/pkg/controller/ministatefulset"
 )
 
 // errLeaseLost is the exit of a controller that lost its Lease: another process may
@@ -52,7 +54,7 @@ func leaderElect(ctx context.Context, lock resourcelock.Interface, times leaseTi
 		RenewDeadline:   times.renewDeadline,
 		RetryPeriod:     times.retryPeriod,
 		ReleaseOnCancel: true,
-		Name:            lock.Identity(),
+		Name:            controller.ControllerName, // the name label of leader_election_master_status
 		WatchDog:        watchdog,
 		Callbacks: leaderelection.LeaderCallbacks{
 			OnStartedLeading: func(lead context.Context) {

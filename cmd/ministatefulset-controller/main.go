@@ -37,6 +37,9 @@ import (
 	mstsinformers "github.com/ministatefulset/ministatefulset/pkg/generated/informers/externalversions"
 )
 
+// version is stamped at build time (-ldflags "-X main.version=...").
+var version = "dev"
+
 // options are the command's flags.
 type options struct {
 	kubeconfig         string
@@ -56,6 +59,7 @@ type options struct {
 	stallTimeout       time.Duration
 	namespaces         namespaceList
 	logging            *logsapi.LoggingConfiguration
+	showVersion        bool
 }
 
 func (o *options) addFlags(fs *flag.FlagSet) {
@@ -77,6 +81,7 @@ func (o *options) addFlags(fs *flag.FlagSet) {
 	fs.Var(&o.namespaces, "namespace", "Watch and act in this namespace only; repeat the flag or separate with commas for several. Unset: every namespace.")
 	fs.DurationVar(&o.statusFold, "status-fold-interval", time.Second,
 		"While a set scales or rolls, write its status at most this often (its counters lag by at most this); a new generation, revision or Waiting reason is written at once. 0 writes every change at once.")
+	fs.BoolVar(&o.showVersion, "version", false, "Print the version and exit.")
 	fs.BoolVar(&o.profiling, "profiling", false, "Serve Go's pprof profiles under /debug/pprof/ on the --metrics-bind-address.")
 	// -v, --vmodule and --logging-format (text or json) through component-base, as
 	// kube-controller-manager has them, and klog's other flags.
@@ -116,6 +121,10 @@ func run() int {
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return 2
 	}
+	if o.showVersion {
+		fmt.Println(controller.ControllerName, version)
+		return 0
+	}
 	if err := o.validate(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
@@ -123,6 +132,7 @@ func run() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	logger := klog.FromContext(ctx)
+	logger.Info("Starting", "version", version, "namespaces", o.namespaces.describe())
 	if err := runController(ctx, &o); err != nil {
 		logger.Error(err, "Controller stopped")
 		klog.Flush()
@@ -159,13 +169,19 @@ func runController(ctx context.Context, o *options) error {
 	if o.leaderElect {
 		cfg.Wrap(fnc.wrap)
 	}
-	kubeClient, err := kubernetes.NewForConfig(cfg)
+	// Pods, claims, revisions and events travel as protobuf, as kube-controller-manager's
+	// do: decoding the pod watch as JSON was most of the controller's CPU in a
+	// 1,000-pod scale. MiniStatefulSets, a custom resource, have JSON only.
+	kubeCfg := rest.CopyConfig(cfg)
+	kubeCfg.ContentType = runtime.ContentTypeProtobuf
+	kubeCfg.AcceptContentTypes = runtime.ContentTypeProtobuf + "," + runtime.ContentTypeJSON
+	kubeClient, err := kubernetes.NewForConfig(kubeCfg)
 	if err != nil {
 		return err
 	}
 	// Events go through a client of their own, as kube-controller-manager's do, so
 	// that recording them never holds a pod write back in the rate limiter.
-	eventCfg := rest.CopyConfig(cfg)
+	eventCfg := rest.CopyConfig(kubeCfg)
 	eventCfg.UserAgent = controller.ControllerName + "/events"
 	eventClient, err := kubernetes.NewForConfig(eventCfg)
 	if err != nil {

@@ -36,3 +36,11 @@ func (l namespaceList) scopes() []string {
 	}
 	return l
 }
+
+// describe says what the controller watches, for its first log line.
+func (l namespaceList) describe() string {
+	if len(l) == 0 {
+		return "all"
+	}
+	return l.String()
+}
