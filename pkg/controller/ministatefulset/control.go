@@ -93,7 +93,7 @@ func (ctl *setControl) syncSet(ctx context.Context, set *appsv1alpha1.MiniStatef
 		logger.V(2).Info("Decided", "writes", len(p.actions), "what", describeActions(p.actions))
 	}
 	for _, a := range p.actions {
-		logger.V(4).Info("Decided", "action", a.kind.String(), "pod", klog.KObj(a.pod), "why", a.why)
+		logger.V(4).Info("Decided", "action", a.kind.String(), "pod", klog.KObj(a.pod), "ordinal", ordinalOf(set, a.pod), "why", a.why)
 	}
 	for _, e := range p.events {
 		ctl.recorder.Event(set, e.eventType, e.reason, e.message)

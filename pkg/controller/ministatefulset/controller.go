@@ -476,14 +476,14 @@ func (c *Controller) processNext(ctx context.Context) bool {
 	result := passSuccess
 	switch {
 	case errors.Is(err, errInvalidSpec), errors.Is(err, errWaiting):
-		klog.FromContext(ctx).V(2).Info("Retrying with backoff", "set", key, "reason", err)
+		klog.FromContext(ctx).V(2).Info("Retrying with backoff", "ministatefulset", key, "reason", err)
 		c.queue.AddRateLimited(key)
 		result = passWaiting
 		if errors.Is(err, errInvalidSpec) {
 			result = passInvalid
 		}
 	case err != nil:
-		utilruntime.HandleErrorWithContext(ctx, err, "Syncing MiniStatefulSet; will retry", "set", key)
+		utilruntime.HandleErrorWithContext(ctx, err, "Syncing MiniStatefulSet; will retry", "ministatefulset", key)
 		c.queue.AddRateLimited(key)
 		result = passError
 	case requeue > 0:
@@ -501,7 +501,7 @@ func (c *Controller) processNext(ctx context.Context) bool {
 // sync runs one pass for a key: the set is re-read from the cache, its pods and
 // revisions adopted or released, and setControl decides and writes.
 func (c *Controller) sync(ctx context.Context, key cache.ObjectName) (time.Duration, error) {
-	logger := klog.LoggerWithValues(klog.FromContext(ctx), "set", key)
+	logger := klog.LoggerWithValues(klog.FromContext(ctx), "ministatefulset", key)
 	ctx = klog.NewContext(ctx, logger)
 	start := time.Now()
 	defer func() { logger.V(4).Info("Finished pass", "duration", time.Since(start)) }()
