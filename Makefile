@@ -28,6 +28,8 @@ CLUSTER_BINS := etcd kube-apiserver kube-controller-manager kube-scheduler kubec
 
 # kind, for users with Docker.
 KIND_VERSION := v0.33.0
+# The controller's version, stamped into the binary and the image.
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 KIND_CLUSTER := msts
 KIND := $(CURDIR)/.cache/bin/kind
 IMAGE := ministatefulset-controller:dev
@@ -35,22 +37,30 @@ NEED_DOCKER := if ! docker info >/dev/null 2>&1; then \
 	echo "kind needs a running Docker engine and none answers here ('docker info' failed)."; \
 	echo "Use 'make run' and 'make e2e' instead: they need no Docker."; exit 1; fi
 
-.PHONY: help generate verify build test unit fuzz e2e dig lessons compare chaos bench bench-cluster run run-against install-crd install-plugin clean \
+.PHONY: help prereqs prereqs-race prereqs-cluster codegen generate verify build test unit fuzz e2e dig lessons compare chaos bench bench-cluster run run-against install-crd install-plugin clean \
 	tools cluster-up cluster-down kind-up kind-deploy kind-e2e kind-down
 
 help: ## List the targets.
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
-generate: ## Regenerate deepcopy, clientset, listers, informers, apply configurations and the CRD.
-	go tool deepcopy-gen --go-header-file $(HEADER) --output-file zz_generated.deepcopy.go $(API)
+# The code generators, built from their own module (test/tools/codegen) so that their
+# dependencies stay out of the product's go.mod.
+CODEGEN     := applyconfiguration-gen client-gen deepcopy-gen informer-gen lister-gen
+CODEGEN_BIN := $(CURDIR)/.cache/bin/codegen
+
+codegen:
+	go build -C test/tools/codegen -o $(CODEGEN_BIN)/ $(addprefix k8s.io/code-generator/cmd/,$(CODEGEN)) sigs.k8s.io/controller-tools/cmd/controller-gen
+
+generate: codegen ## Regenerate deepcopy, clientset, listers, informers, apply configurations and the CRD.
+	$(CODEGEN_BIN)/deepcopy-gen --go-header-file $(HEADER) --output-file zz_generated.deepcopy.go $(API)
 	rm -rf $(GEN)
-	go tool applyconfiguration-gen --go-header-file $(HEADER) --output-dir $(GEN)/applyconfiguration --output-pkg $(MODULE)/$(GEN)/applyconfiguration $(API)
-	go tool client-gen --go-header-file $(HEADER) --clientset-name versioned --input-base "" --input $(MODULE)/pkg/apis/apps/v1alpha1 \
+	$(CODEGEN_BIN)/applyconfiguration-gen --go-header-file $(HEADER) --output-dir $(GEN)/applyconfiguration --output-pkg $(MODULE)/$(GEN)/applyconfiguration $(API)
+	$(CODEGEN_BIN)/client-gen --go-header-file $(HEADER) --clientset-name versioned --input-base "" --input $(MODULE)/pkg/apis/apps/v1alpha1 \
 		--output-dir $(GEN)/clientset --output-pkg $(MODULE)/$(GEN)/clientset --apply-configuration-package $(MODULE)/$(GEN)/applyconfiguration
-	go tool lister-gen --go-header-file $(HEADER) --output-dir $(GEN)/listers --output-pkg $(MODULE)/$(GEN)/listers $(API)
-	go tool informer-gen --go-header-file $(HEADER) --versioned-clientset-package $(MODULE)/$(GEN)/clientset/versioned \
+	$(CODEGEN_BIN)/lister-gen --go-header-file $(HEADER) --output-dir $(GEN)/listers --output-pkg $(MODULE)/$(GEN)/listers $(API)
+	$(CODEGEN_BIN)/informer-gen --go-header-file $(HEADER) --versioned-clientset-package $(MODULE)/$(GEN)/clientset/versioned \
 		--listers-package $(MODULE)/$(GEN)/listers --output-dir $(GEN)/informers --output-pkg $(MODULE)/$(GEN)/informers $(API)
-	go tool controller-gen crd:generateEmbeddedObjectMeta=true paths=./pkg/apis/... output:crd:dir=deploy/crd
+	$(CODEGEN_BIN)/controller-gen crd:generateEmbeddedObjectMeta=true paths=./pkg/apis/... output:crd:dir=deploy/crd
 
 verify: ## Fail if generated code is stale, gofmt or go vet complain, or go mod tidy would change go.mod.
 	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
@@ -65,10 +75,11 @@ verify: ## Fail if generated code is stale, gofmt or go vet complain, or go mod 
 	go vet -tags e2e ./test/e2e ./test/lessons
 	go vet -tags bench ./test/bench
 	go mod tidy -diff
+	go -C test/tools/codegen mod tidy -diff
 	@echo "verify: ok"
 
-build: ## Build the controller and the kubectl plugin (kubectl-msts) into bin/.
-	go build -o $(BIN)/ministatefulset-controller ./cmd/ministatefulset-controller
+build: prereqs ## Build the controller and the kubectl plugin (kubectl-msts) into bin/.
+	go build -ldflags "-X main.version=$(VERSION)" -o $(BIN)/ministatefulset-controller ./cmd/ministatefulset-controller
 	go build -o $(BIN)/kubectl-msts ./cmd/kubectl-msts
 
 # Where install-plugin puts kubectl-msts: a directory on PATH, so `kubectl msts` works.
@@ -82,7 +93,15 @@ install-plugin: ## Put kubectl-msts into $PLUGIN_DIR (default: $(go env GOPATH)/
 	  *) echo "installed $(PLUGIN_DIR)/kubectl-msts; add $(PLUGIN_DIR) to PATH so kubectl finds it: export PATH=$(PLUGIN_DIR):\$$PATH";; \
 	esac
 
-unit: ## Unit tests with the race detector, then the randomized test in full without it (it is sequential).
+# What each kind of target needs of the machine, checked up front (test/cluster/prereqs.sh).
+prereqs:
+	@test/cluster/prereqs.sh
+prereqs-race:
+	@test/cluster/prereqs.sh race
+prereqs-cluster:
+	@MSTS_DNS_PORT=$(DNS_PORT) test/cluster/prereqs.sh cluster
+
+unit: prereqs-race ## Unit tests with the race detector, then the randomized test in full without it (it is sequential).
 	go test -race -count=1 ./...
 	go test -count=1 -run '^TestRandomizedInvariants$$' ./pkg/controller/ministatefulset
 
@@ -106,11 +125,12 @@ dig:
 	  { apt-get install -y -q dnsutils || { apt-get update -q && apt-get install -y -q dnsutils; }; } >/dev/null 2>&1 \
 	  || { echo "dig is missing and could not be installed: install Debian's dnsutils (apt-get install dnsutils)"; exit 1; }; }
 
-e2e: build tools dig ## End-to-end suite on a fresh local cluster (torn down afterwards), then the lessons.
+e2e: prereqs-cluster build tools dig ## End-to-end suite on a fresh local cluster (torn down afterwards), then the lessons.
 	mkdir -p $(E2E_ARTIFACTS); rm -f $(E2E_ARTIFACTS)/controller.log
 	MSTS_SKIP_BUILD=1 MSTS_DNS_PORT=$(DNS_PORT) test/cluster/up.sh
 	trap 'test/cluster/down.sh' EXIT; \
 	test/cluster/install.sh; \
+	test/cluster/check-deploy.sh; \
 	MSTS_KUBECONFIG=$(CLUSTER_KUBECONFIG) MSTS_CONTROLLER_BIN=$(CURDIR)/$(BIN)/ministatefulset-controller \
 	MSTS_DNS_ADDR=127.0.0.1:$(DNS_PORT) MSTS_E2E_ARTIFACTS=$(E2E_ARTIFACTS) MSTS_CHAOS_SEED=$(CHAOS_SEED) \
 	go test -tags e2e -count=1 -timeout 30m $(E2E_FLAGS) ./test/e2e; \
@@ -122,7 +142,7 @@ e2e: build tools dig ## End-to-end suite on a fresh local cluster (torn down aft
 LESSONS_ENV = MSTS_KUBECONFIG=$(CLUSTER_KUBECONFIG) MSTS_CONTROLLER_BIN=$(CURDIR)/$(BIN)/ministatefulset-controller \
 	MSTS_PLUGIN_DIR=$(CURDIR)/$(BIN) MSTS_BIN_DIR=$(CURDIR)/.cache/bin MSTS_E2E_ARTIFACTS=$(E2E_ARTIFACTS)
 
-lessons: build tools dig ## Run the lessons of docs/lessons, command by command, on a fresh local cluster.
+lessons: prereqs-cluster build tools dig ## Run the lessons of docs/lessons, command by command, on a fresh local cluster.
 	mkdir -p $(E2E_ARTIFACTS)
 	MSTS_SKIP_BUILD=1 MSTS_DNS_PORT=$(DNS_PORT) test/cluster/up.sh
 	trap 'test/cluster/down.sh' EXIT; \
@@ -134,7 +154,7 @@ lessons: build tools dig ## Run the lessons of docs/lessons, command by command,
 SEED ?=
 ACTIONS ?= 500
 
-chaos: build tools ## The chaos test alone, on a fresh local cluster: make chaos SEED=n ACTIONS=n (default 500 actions).
+chaos: prereqs-cluster build tools ## The chaos test alone, on a fresh local cluster: make chaos SEED=n ACTIONS=n (default 500 actions).
 	mkdir -p $(E2E_ARTIFACTS)
 	MSTS_SKIP_BUILD=1 MSTS_DNS_PORT=$(DNS_PORT) test/cluster/up.sh
 	trap 'test/cluster/down.sh' EXIT; \
@@ -151,7 +171,7 @@ SCENARIO ?= all
 PARALLEL ?= 3
 COMPARE_CLUSTER_DIR := $(CURDIR)/.cache/compare-cluster
 
-compare: build tools ## Run MANIFEST under the built-in StatefulSet and MiniStatefulSet side by side: make compare MANIFEST=FILE [SCENARIO=a,b|all] [PARALLEL=3].
+compare: prereqs-cluster build tools ## Run MANIFEST under the built-in StatefulSet and MiniStatefulSet side by side: make compare MANIFEST=FILE [SCENARIO=a,b|all] [PARALLEL=3].
 	@test -n "$(MANIFEST)" || { echo "give a manifest: make compare MANIFEST=deploy/examples/redis.yaml [SCENARIO=create,rolling-update]"; exit 1; }
 	mkdir -p $(E2E_ARTIFACTS)
 	MSTS_SKIP_BUILD=1 MSTS_CLUSTER_DIR=$(COMPARE_CLUSTER_DIR) MSTS_CLUSTER_NAME=msts-compare test/cluster/up.sh
@@ -161,7 +181,7 @@ compare: build tools ## Run MANIFEST under the built-in StatefulSet and MiniStat
 	echo "compare: the MiniStatefulSet controller's log is $(E2E_ARTIFACTS)/compare-controller.log"; \
 	$(BIN)/kubectl-msts --kubeconfig $(COMPARE_CLUSTER_DIR)/kubeconfig compare -f $(MANIFEST) --scenario $(SCENARIO) --parallel $(PARALLEL)
 
-test: verify unit fuzz e2e ## Everything: verify, unit tests, fuzzing, then the e2e suite on a real control plane. The README's test command.
+test: prereqs-race prereqs-cluster verify unit fuzz e2e ## Everything: verify, unit tests, fuzzing, then the e2e suite on a real control plane. The README's test command.
 
 bench: ## Micro-benchmarks that print figures (the decision function, a pass on a fake clientset).
 	go test -run '^$$' -bench . -benchmem ./pkg/...
@@ -173,21 +193,21 @@ BENCH_SCALE ?= 1
 BENCH_SCENARIOS ?=
 BENCH_MODES ?=
 
-bench-cluster: build tools ## Both controllers side by side on a real control plane: make bench-cluster [BENCH_ROUNDS=3] [BENCH_SCALE=1] [BENCH_SCENARIOS=ordered,parallel] [BENCH_MODES=unthrottled].
+bench-cluster: prereqs-cluster build tools ## Both controllers side by side on a real control plane: make bench-cluster [BENCH_ROUNDS=3] [BENCH_SCALE=1] [BENCH_SCENARIOS=ordered,parallel] [BENCH_MODES=unthrottled].
 	MSTS_BENCH_ROUNDS=$(BENCH_ROUNDS) MSTS_BENCH_SCALE=$(BENCH_SCALE) MSTS_BENCH_SCENARIOS=$(BENCH_SCENARIOS) MSTS_BENCH_MODES=$(BENCH_MODES) \
 	go test -tags bench -count=1 -timeout 300m -v -run '^TestBenchCluster$$' ./test/bench
 
 tools: ## Build the test cluster's pinned binaries into .cache/bin (minutes the first time, then instant).
 	test/tools/build.sh $(CLUSTER_BINS)
 
-cluster-up: tools ## Start the local cluster (control plane, kwok nodes, CoreDNS on 127.0.0.1:$DNS_PORT, CRD, static PVs).
+cluster-up: prereqs-cluster tools ## Start the local cluster (control plane, kwok nodes, CoreDNS on 127.0.0.1:$DNS_PORT, CRD, static PVs).
 	MSTS_SKIP_BUILD=1 MSTS_DNS_PORT=$(DNS_PORT) MSTS_READY_DELAY_MS=$(READY_DELAY_MS) test/cluster/up.sh
 	test/cluster/install.sh
 
 cluster-down: ## Stop the local cluster.
 	test/cluster/down.sh
 
-run: build tools ## The main job: a local cluster, the controller, the redis example, and its live timeline in the foreground.
+run: prereqs-cluster build tools ## The main job: a local cluster, the controller, the redis example, and its live timeline in the foreground.
 	MSTS_SKIP_BUILD=1 MSTS_DNS_PORT=$(DNS_PORT) MSTS_READY_DELAY_MS=$(READY_DELAY_MS) test/cluster/up.sh
 	test/cluster/install.sh
 	MSTS_DNS_PORT=$(DNS_PORT) test/cluster/run.sh $(BIN)/ministatefulset-controller $(BIN)/kubectl-msts deploy/examples/redis.yaml redis
@@ -209,7 +229,7 @@ kind-up: ## Create a kind cluster (needs Docker).
 
 kind-deploy: ## Build the image, load it into kind and apply deploy/ (needs Docker).
 	@$(NEED_DOCKER)
-	docker build -t $(IMAGE) .
+	docker build -f deploy/Dockerfile --build-arg VERSION=$(VERSION) -t $(IMAGE) .
 	$(KIND) load docker-image $(IMAGE) --name $(KIND_CLUSTER)
 	kubectl --context kind-$(KIND_CLUSTER) apply --server-side -k deploy/
 	kubectl --context kind-$(KIND_CLUSTER) -n ministatefulset-system rollout status deploy/ministatefulset-controller --timeout=120s

@@ -2,7 +2,9 @@
 # Brings up the MiniStatefulSet e2e cluster: real etcd, kube-apiserver,
 # kube-controller-manager and kube-scheduler (v1.37.2, built from source by
 # test/tools/build.sh) plus kwok faking ${MSTS_NODES} nodes and their pods
-# according to test/cluster/stages.yaml. Nothing is downloaded.
+# according to test/cluster/stages.yaml. Nothing is downloaded. The API server has
+# OwnerReferencesPermissionEnforcement on, as many production clusters do, so the
+# RBAC of deploy/ is tested against it.
 #
 # Usage: test/cluster/up.sh
 # Env (besides those in lib.sh):
@@ -74,6 +76,7 @@ if [[ ${reuse} == 0 ]]; then
     --config "${stages}" \
     --disable-qps-limits \
     --extra-args "kube-apiserver=service-cluster-ip-range=10.96.0.0/16" \
+    --extra-args "kube-apiserver=enable-admission-plugins=OwnerReferencesPermissionEnforcement" \
     --extra-args "kube-controller-manager=leader-elect=false" \
     --extra-args "kube-scheduler=leader-elect=false" \
     "${extra[@]+"${extra[@]}"}" \

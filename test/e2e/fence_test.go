@@ -27,10 +27,7 @@ const fenceMessage = "fenced: this controller replica lost the Lease and must no
 // the account's user name. Everything goes when the test ends.
 func (e *env) accountKubeconfig(name string) (path, user string) {
 	e.t.Helper()
-	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: e.ns}}
-	if _, err := kube.CoreV1().ServiceAccounts(e.ns).Create(e.ctx, sa, metav1.CreateOptions{}); err != nil {
-		e.t.Fatalf("creating ServiceAccount %s: %v", name, err)
-	}
+	path, user = e.serviceAccountKubeconfig(name)
 	binding := &rbacv1.ClusterRoleBinding{
 		ObjectMeta: metav1.ObjectMeta{Name: "e2e-" + e.ns + "-" + name},
 		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "cluster-admin"},
@@ -40,6 +37,17 @@ func (e *env) accountKubeconfig(name string) (path, user string) {
 		e.t.Fatalf("binding ServiceAccount %s to cluster-admin: %v", name, err)
 	}
 	e.t.Cleanup(func() { _ = kube.RbacV1().ClusterRoleBindings().Delete(e.ctx, binding.Name, metav1.DeleteOptions{}) })
+	return path, user
+}
+
+// serviceAccountKubeconfig creates ServiceAccount name in the env's namespace, with no
+// rights of its own, and writes a kubeconfig that authenticates as it with a token.
+func (e *env) serviceAccountKubeconfig(name string) (path, user string) {
+	e.t.Helper()
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: e.ns}}
+	if _, err := kube.CoreV1().ServiceAccounts(e.ns).Create(e.ctx, sa, metav1.CreateOptions{}); err != nil {
+		e.t.Fatalf("creating ServiceAccount %s: %v", name, err)
+	}
 	tok, err := kube.CoreV1().ServiceAccounts(e.ns).CreateToken(e.ctx, name,
 		&authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr(int64(3600))}}, metav1.CreateOptions{})
 	if err != nil {

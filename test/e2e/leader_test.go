@@ -181,18 +181,8 @@ func (e *env) startPair(prefix string, asAccounts bool) *leaderPair {
 		lp.a.kubeconfig, lp.userA = e.accountKubeconfig(prefix + "-a")
 		lp.b.kubeconfig, _ = e.accountKubeconfig(prefix + "-b")
 	}
-	require.NoError(e.t, controller.waitSynced(), "the suite's controller")
-	require.NoError(e.t, controller.stop(syscall.SIGTERM), "the suite's controller's exit on SIGTERM")
+	e.standInForSuite(lp.a, lp.b)
 	e.t.Cleanup(func() {
-		for _, p := range []*controllerProcess{lp.a, lp.b} {
-			_ = p.signal(syscall.SIGCONT)
-			_ = p.stop(syscall.SIGKILL)
-		}
-		if !controller.running() {
-			if err := controller.start(); err != nil {
-				e.t.Errorf("restarting the suite's controller: %v", err)
-			}
-		}
 		if e.t.Failed() {
 			e.t.Logf("Lease states:\n%s", lp.lease)
 			e.t.Logf("%s log tail:\n%s", lp.a.name, lp.a.tail(30))
@@ -208,6 +198,26 @@ func (e *env) startPair(prefix string, asAccounts bool) *leaderPair {
 	})
 	require.NoError(e.t, lp.b.start())
 	return lp
+}
+
+// standInForSuite stops the suite's controller (it must exit with status 0) so that
+// procs act instead of it, for the length of the test; when it ends they are killed
+// and the suite's controller runs again.
+func (e *env) standInForSuite(procs ...*controllerProcess) {
+	e.t.Helper()
+	require.NoError(e.t, controller.waitSynced(), "the suite's controller")
+	require.NoError(e.t, controller.stop(syscall.SIGTERM), "the suite's controller's exit on SIGTERM")
+	e.t.Cleanup(func() {
+		for _, p := range procs {
+			_ = p.signal(syscall.SIGCONT)
+			_ = p.stop(syscall.SIGKILL)
+		}
+		if !controller.running() {
+			if err := controller.start(); err != nil {
+				e.t.Errorf("restarting the suite's controller: %v", err)
+			}
+		}
+	})
 }
 
 // TestLeaderElectionHandover: two controllers with --leader-elect (lease 4s, renew
