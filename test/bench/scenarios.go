@@ -133,9 +133,19 @@ func manySetsScenario(sets, replicas int) Scenario {
 					return r.create(ctx, setOf(r.ns, names[i], replicas, appsv1.OrderedReadyPodManagement, nil))
 				})
 			},
+			// The floor keeps OrderedReady's order within each set: a set's pods one at
+			// a time, each once the one before is Ready; sets floorWriters at a time.
 			floor: func(ctx context.Context, r *runCtx) error {
-				return r.parallel(ctx, pods, func(ctx context.Context, i int) error {
-					return r.createPod(ctx, names[i/replicas], i%replicas, "bench:1")
+				return r.parallel(ctx, len(names), func(ctx context.Context, i int) error {
+					for j := range replicas {
+						if err := r.createPod(ctx, names[i], j, "bench:1"); err != nil {
+							return err
+						}
+						if err := r.wait(ctx, "floor pod Ready", r.podIs(names[i], j, true)); err != nil {
+							return err
+						}
+					}
+					return nil
 				})
 			},
 			done: func(r *runCtx) (bool, string) {
