@@ -193,9 +193,11 @@ func runController(ctx context.Context, o *options) error {
 	}
 	controller.RegisterMetrics()
 	pr := &probes{leaderElect: o.leaderElect, stall: o.stallTimeout}
+	var watchdog *leaderelection.HealthzAdaptor
 	if o.leaderElect {
 		// kube-controller-manager's bound: the Lease may be 20s past its expiry.
-		pr.lease = leaderelection.NewLeaderHealthzAdaptor(20 * time.Second)
+		watchdog = leaderelection.NewLeaderHealthzAdaptor(20 * time.Second)
+		pr.lease = watchdog
 	}
 	startServers(ctx, o, pr)
 
@@ -255,5 +257,5 @@ func runController(ctx context.Context, o *options) error {
 	if err != nil {
 		return err
 	}
-	return leaderElect(ctx, lock, leaseTimes{o.leaseDuration, o.renewDeadline, o.retryPeriod}, fnc, pr.lease, start)
+	return leaderElect(ctx, lock, leaseTimes{o.leaseDuration, o.renewDeadline, o.retryPeriod}, fnc, watchdog, start)
 }

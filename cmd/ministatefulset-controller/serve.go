@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/component-base/metrics/legacyregistry"
 	"k8s.io/klog/v2"
 
@@ -20,8 +19,8 @@ type probes struct {
 	leaderElect bool
 	stall       time.Duration
 	// lease checks the Lease's renewals while this process leads (nil without
-	// leader election).
-	lease *leaderelection.HealthzAdaptor
+	// leader election): client-go's *leaderelection.HealthzAdaptor.
+	lease interface{ Check(*http.Request) error }
 
 	mu   sync.Mutex
 	ctrl *controller.Controller // nil until this process runs the controller

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -29,6 +30,20 @@ func TestProbesBeforeTheControllerRuns(t *testing.T) {
 
 	code, _ = probe(t, &probes{leaderElect: true}, "/readyz")
 	assert.Equal(t, http.StatusOK, code, "a standby is ready")
+}
+
+type leaseCheck struct{ err error }
+
+func (l leaseCheck) Check(*http.Request) error { return l.err }
+
+// TestHealthzFailsWhenTheLeaseIsNotRenewed: the leader election watchdog's error is
+// /healthz's.
+func TestHealthzFailsWhenTheLeaseIsNotRenewed(t *testing.T) {
+	code, _ := probe(t, &probes{leaderElect: true, lease: leaseCheck{}}, "/healthz")
+	assert.Equal(t, http.StatusOK, code)
+	code, body := probe(t, &probes{leaderElect: true, lease: leaseCheck{errors.New("failed election to renew leadership on lease ministatefulset-controller")}}, "/healthz")
+	assert.Equal(t, http.StatusServiceUnavailable, code)
+	assert.Contains(t, body, "failed election to renew")
 }
 
 func TestNamespaceFlag(t *testing.T) {

@@ -7,6 +7,7 @@
 #
 # Usage: test/cluster/run.sh CONTROLLER_BIN PLUGIN_BIN MANIFEST SET
 # Env (besides those in lib.sh): MSTS_RUN_LOG (the controller's log file),
+#   MSTS_RUN_PROBE_PORT, MSTS_RUN_METRICS_PORT (18081, 18080: probes and /metrics),
 #   MSTS_DNS_PORT (printed in the hints), MSTS_RUN_FOR (stop the timeline after
 #   this long, e.g. 30s; default: until Ctrl-C)
 set -euo pipefail
@@ -15,9 +16,11 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 controller_bin=$1 plugin_bin=$2 manifest=$3 set_name=$4
 log="${MSTS_RUN_LOG:-${MSTS_CLUSTER_DIR}/controller.log}"
 probe_port="${MSTS_RUN_PROBE_PORT:-18081}"
+metrics_port="${MSTS_RUN_METRICS_PORT:-18080}"
 
 "${controller_bin}" --kubeconfig "${MSTS_KUBECONFIG}" -v=2 \
-  --health-probe-bind-address "127.0.0.1:${probe_port}" >"${log}" 2>&1 &
+  --health-probe-bind-address "127.0.0.1:${probe_port}" \
+  --metrics-bind-address "127.0.0.1:${metrics_port}" >"${log}" 2>&1 &
 controller=$!
 stop() {
   kill -TERM "${controller}" 2>/dev/null || true
@@ -41,6 +44,7 @@ In another shell:
   kubectl msts hold ${set_name}-0                   # hold a pod un-Ready and watch the set stop
   kubectl get msts,pods,pvc -o wide
   dig @127.0.0.1 -p ${MSTS_DNS_PORT:-15353} ${set_name}-0.${set_name}.default.svc.cluster.local
+  curl -s 127.0.0.1:${metrics_port}/metrics | grep -E '^(ministatefulset|workqueue)_'   # metrics
 Ctrl-C stops the timeline and the controller; 'make cluster-down' stops the cluster.
 
 EOF2
