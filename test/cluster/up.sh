@@ -61,6 +61,10 @@ if [[ ${reuse} == 0 ]]; then
   # One controller manager and one scheduler: no leader election, so that an API
   # server restart (test/cluster/restart-apiserver.sh) longer than their renew
   # deadline does not make them exit.
+  # kwokctl v0.8.0 files a component's later --extra-args under the component whose
+  # first --extra-args had the same position among the flags as this one's first
+  # had among the components: keep the first three flags one per component, in the
+  # order apiserver, controller-manager, scheduler, and every later flag follows them.
   extra=()
   for kv in ${MSTS_KCM_ARGS:-}; do extra+=(--extra-args "kube-controller-manager=${kv}"); done
   [[ -n "${MSTS_AUDIT_POLICY:-}" ]] && extra+=(--kube-audit-policy "${MSTS_AUDIT_POLICY}")
@@ -76,10 +80,10 @@ if [[ ${reuse} == 0 ]]; then
     --config "${stages}" \
     --disable-qps-limits \
     --extra-args "kube-apiserver=service-cluster-ip-range=10.96.0.0/16" \
-    --extra-args "kube-apiserver=enable-admission-plugins=OwnerReferencesPermissionEnforcement" \
     --extra-args "kube-controller-manager=leader-elect=false" \
     --extra-args "kube-scheduler=leader-elect=false" \
     "${extra[@]+"${extra[@]}"}" \
+    --extra-args "kube-apiserver=enable-admission-plugins=OwnerReferencesPermissionEnforcement" \
     --kubeconfig "${MSTS_KUBECONFIG}" \
     --wait 120s >&2 \
     || msts_die "kwokctl create cluster failed; component logs: ${KWOK_WORKDIR}/clusters/${MSTS_CLUSTER_NAME}/logs"
