@@ -10,7 +10,6 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/ministatefulset/ministatefulset/pkg/workload"
@@ -207,13 +206,13 @@ func rollingScenario(name, title string, n int, policy appsv1.PodManagementPolic
 				})
 			},
 			floor: func(ctx context.Context, r *runCtx) error { return r.floorReplace(ctx, "web", n, concurrency, ordered) },
+			// Every pod Ready at the new image, then the status caught up: the status
+			// alone could read settled before the watch delivers the new generation.
 			done: func(r *runCtx) (bool, string) {
-				ok, why := r.settled(n)
-				if !ok || r.kind == Floor {
-					return ok, why
+				if updated := r.view.readyWithImage("bench:2"); updated != n {
+					return false, fmt.Sprintf("%d of %d pods Ready at the new image", updated, n)
 				}
-				_, ready := r.view.podCount(labels.SelectorFromSet(labels.Set{"app": "web"}))
-				return ready == n, why
+				return r.settled(n)
 			},
 		}},
 	}

@@ -106,6 +106,20 @@ func (v *view) podCount(sel labels.Selector) (all, ready int) {
 	return all, ready
 }
 
+// readyWithImage counts the Running and Ready pods, not terminating, whose first
+// container runs image.
+func (v *view) readyWithImage(image string) int {
+	n := 0
+	for _, obj := range v.pods.List() {
+		p := obj.(*corev1.Pod)
+		if len(p.Spec.Containers) > 0 && p.Spec.Containers[0].Image == image &&
+			trace.IsReady(p) && p.DeletionTimestamp == nil && p.Status.Phase == corev1.PodRunning {
+			n++
+		}
+	}
+	return n
+}
+
 // setsSettled reports every set of the kind in the namespace with a status for its
 // generation that counts want replicas, all Ready and updated, at one revision. It
 // reads the typed objects as they are: it runs on every change of a namespace of
