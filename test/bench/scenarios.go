@@ -9,9 +9,11 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
+	"github.com/ministatefulset/ministatefulset/pkg/trace"
 	"github.com/ministatefulset/ministatefulset/pkg/workload"
 )
 
@@ -324,11 +326,7 @@ func (r *runCtx) floorReplace(ctx context.Context, set string, n, concurrency in
 					errs <- err
 					return
 				}
-				if err := r.createPod(ctx, set, i, "bench:2"); err != nil {
-					errs <- err
-					return
-				}
-				if err := r.wait(ctx, "floor pod Ready", r.podIs(set, i, true)); err != nil {
+				if err := r.recreate(ctx, set, i, "bench:2"); err != nil {
 					errs <- err
 					return
 				}
@@ -337,5 +335,67 @@ func (r *runCtx) floorReplace(ctx context.Context, set string, n, concurrency in
 	}
 	wg.Wait()
 	close(errs)
-	return <-errs
+	if err := <-errs; err != nil {
+		return err
+	}
+	return r.heal(ctx, set, n, "bench:2")
+}
+
+// heal creates again, as a controller would, the pods that kwok deleted after they
+// were replaced (see recreate), until all n are Ready at image.
+func (r *runCtx) heal(ctx context.Context, set string, n int, image string) error {
+	for {
+		var missing []int
+		err := r.wait(ctx, "floor pods Ready at "+image, func(r *runCtx) (bool, string) {
+			missing = missing[:0]
+			for i := range n {
+				if _, exists, _ := r.view.pods.GetByKey(fmt.Sprintf("%s/%s-%d", r.ns, set, i)); !exists {
+					missing = append(missing, i)
+				}
+			}
+			if len(missing) > 0 {
+				return true, ""
+			}
+			ready := r.view.readyWithImage(image)
+			return ready == n, fmt.Sprintf("%d of %d Ready at %s", ready, n, image)
+		})
+		if err != nil || len(missing) == 0 {
+			return err
+		}
+		if err := r.parallel(ctx, len(missing), func(ctx context.Context, k int) error {
+			return r.recreate(ctx, set, missing[k], image)
+		}); err != nil {
+			return err
+		}
+	}
+}
+
+// recreate creates pod <set>-<ordinal> again, just after the one of that name went,
+// and waits for it to be Ready. kwok v0.8.0 may delete the new pod: its stage that
+// finishes a graceful deletion retries its delete by name, and a retry that comes
+// after the new pod's create deletes that one. A controller creates a vanished pod
+// again; so does the floor, as many times as it takes.
+func (r *runCtx) recreate(ctx context.Context, set string, ordinal int, image string) error {
+	name := fmt.Sprintf("%s-%d", set, ordinal)
+	for {
+		if err := r.createPod(ctx, set, ordinal, image); err != nil && !apierrors.IsAlreadyExists(err) {
+			return err
+		}
+		seen, vanished, created := false, false, time.Now()
+		err := r.wait(ctx, "floor pod Ready", func(r *runCtx) (bool, string) {
+			obj, exists, _ := r.view.pods.GetByKey(r.ns + "/" + name)
+			if !exists {
+				// Gone after it was seen, or never seen (deleted before the watch
+				// showed it): create it again.
+				vanished = seen || time.Since(created) > 2*time.Second
+				return vanished, name + " not created yet"
+			}
+			seen = true
+			p, ok := obj.(*corev1.Pod)
+			return ok && trace.IsReady(p) && p.DeletionTimestamp == nil, name + " not Ready yet"
+		})
+		if err != nil || !vanished {
+			return err
+		}
+	}
 }
