@@ -38,17 +38,6 @@ func (p *progress) since(now time.Time) (time.Duration, bool) {
 	return now.Sub(time.Unix(0, p.last.Load())), true
 }
 
-// HasSynced is true once every informer the controller reads has synced and its
-// handlers have seen the initial lists: the readiness probe's condition.
-func (c *Controller) HasSynced() bool {
-	for _, synced := range c.synced {
-		if !synced() {
-			return false
-		}
-	}
-	return true
-}
-
 // Stuck returns an error when sets wait in the queue and no worker has taken a pass,
 // made a write or finished a pass for longer than bound: the liveness probe's
 // condition. Before the workers start (caches syncing) it is never stuck; an idle
@@ -67,10 +56,13 @@ func (c *Controller) Stuck(now time.Time, bound time.Duration) error {
 // errNotSynced is the readiness probe's answer before the caches synced.
 var errNotSynced = errors.New("informer caches not synced yet")
 
-// Ready returns nil once the caches synced.
+// Ready returns nil once every informer the controller reads has synced and its
+// handlers have seen the initial lists: the readiness probe's condition.
 func (c *Controller) Ready() error {
-	if !c.HasSynced() {
-		return errNotSynced
+	for _, synced := range c.synced {
+		if !synced() {
+			return errNotSynced
+		}
 	}
 	return nil
 }

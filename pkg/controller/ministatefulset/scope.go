@@ -40,24 +40,23 @@ type (
 type scoped struct {
 	sets   map[string]mstslisters.MiniStatefulSetLister
 	claims map[string]corelisters.PersistentVolumeClaimLister
+	// noSets and noClaims read an empty cache, for a namespace out of scope.
+	noSets   mstslisters.MiniStatefulSetLister
+	noClaims corelisters.PersistentVolumeClaimLister
 }
 
 func (s *scoped) MiniStatefulSets(namespace string) mstslisters.MiniStatefulSetNamespaceLister {
 	if l, ok := s.sets[namespace]; ok {
 		return l.MiniStatefulSets(namespace)
 	}
-	return mstslisters.NewMiniStatefulSetLister(emptyIndexer()).MiniStatefulSets(namespace)
+	return s.noSets.MiniStatefulSets(namespace)
 }
 
 func (s *scoped) PersistentVolumeClaims(namespace string) corelisters.PersistentVolumeClaimNamespaceLister {
 	if l, ok := s.claims[namespace]; ok {
 		return l.PersistentVolumeClaims(namespace)
 	}
-	return corelisters.NewPersistentVolumeClaimLister(emptyIndexer()).PersistentVolumeClaims(namespace)
-}
-
-func emptyIndexer() cache.Indexer {
-	return cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
+	return s.noClaims.PersistentVolumeClaims(namespace)
 }
 
 // indexers answers an index lookup from several caches: UIDs and namespaces are
@@ -82,7 +81,9 @@ func readers(scopes []Informers) (setsByNamespace, claimsByNamespace, indexed, i
 		s := scopes[0]
 		return s.Sets.Lister(), s.Claims.Lister(), s.Pods.Informer().GetIndexer(), s.Revisions.Informer().GetIndexer()
 	}
-	r := &scoped{sets: map[string]mstslisters.MiniStatefulSetLister{}, claims: map[string]corelisters.PersistentVolumeClaimLister{}}
+	empty := cache.NewIndexer(cache.MetaNamespaceKeyFunc, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
+	r := &scoped{sets: map[string]mstslisters.MiniStatefulSetLister{}, claims: map[string]corelisters.PersistentVolumeClaimLister{},
+		noSets: mstslisters.NewMiniStatefulSetLister(empty), noClaims: corelisters.NewPersistentVolumeClaimLister(empty)}
 	var pods, revs indexers
 	for _, s := range scopes {
 		r.sets[s.Namespace] = s.Sets.Lister()
