@@ -55,6 +55,17 @@ func groups(runs []Run) (map[key]group, []string, []string) {
 	return g, modes, scenarios
 }
 
+// ranScenarios are the scenarios that either controller ran in mode.
+func ranScenarios(g map[key]group, mode string, scenarios []string) []string {
+	var out []string
+	for _, sc := range scenarios {
+		if len(g[key{mode, sc, BuiltIn}].runs) > 0 || len(g[key{mode, sc, Mini}].runs) > 0 {
+			out = append(out, sc)
+		}
+	}
+	return out
+}
+
 func ratio(a, b Stat) string {
 	if a.N == 0 || b.N == 0 || b.Median == 0 {
 		return "–"
@@ -74,22 +85,17 @@ func Markdown(runs []Run, m Meta) string {
 		fmt.Fprintf(&b, "Flags: %s.\n\n", strings.Join(m.Flags, "; "))
 	}
 	for _, mode := range modes {
+		ran := ranScenarios(g, mode, scenarios)
 		fmt.Fprintf(&b, "## %s\n\n", mode)
 		fmt.Fprintf(&b, "| step | floor | StatefulSet | MiniStatefulSet | MSTS / STS | MSTS / floor | STS / floor |\n| --- | --- | --- | --- | --- | --- | --- |\n")
-		for _, sc := range scenarios {
+		for _, sc := range ran {
 			fl, sts, mini := g[key{mode, sc, Floor}].stat(wall), g[key{mode, sc, BuiltIn}].stat(wall), g[key{mode, sc, Mini}].stat(wall)
-			if sts.N == 0 && mini.N == 0 {
-				continue
-			}
 			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", sc, fl.seconds(), sts.seconds(), mini.seconds(), ratio(mini, sts), ratio(mini, fl), ratio(sts, fl))
 		}
 		fmt.Fprintf(&b, "\nAPI requests of each controller in the step (medians; watches and events not counted), events, and the garbage collector's requests meanwhile:\n\n")
 		fmt.Fprintf(&b, "| step | pod writes | STS requests | MSTS requests | STS writes | MSTS writes | MSTS requests per pod write | STS events | MSTS events | GC (STS / MSTS) |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
-		for _, sc := range scenarios {
+		for _, sc := range ran {
 			sts, mini := g[key{mode, sc, BuiltIn}], g[key{mode, sc, Mini}]
-			if len(sts.runs) == 0 && len(mini.runs) == 0 {
-				continue
-			}
 			req := func(r Run) float64 { return float64(r.TotalRequests()) }
 			wr := func(r Run) float64 { return float64(r.Writes()) }
 			ev := func(r Run) float64 { return float64(r.Events) }
@@ -104,20 +110,14 @@ func Markdown(runs []Run, m Meta) string {
 				sts.stat(ev).Median, mini.stat(ev).Median, sts.stat(gc).Median, mini.stat(gc).Median)
 		}
 		fmt.Fprintf(&b, "\nRequests by verb (MiniStatefulSet | StatefulSet, summed over rounds):\n\n")
-		for _, sc := range scenarios {
+		for _, sc := range ran {
 			sts, mini := g[key{mode, sc, BuiltIn}], g[key{mode, sc, Mini}]
-			if len(sts.runs) == 0 && len(mini.runs) == 0 {
-				continue
-			}
 			fmt.Fprintf(&b, "- %s: %s | %s\n", sc, verbs(mini.runs), verbs(sts.runs))
 		}
 		fmt.Fprintf(&b, "\nCPU seconds and peak RSS of each controller process in the step (kube-controller-manager running only its statefulset and garbage-collector controllers), and OrderedReady reaction latency (a pod's Ready seen on a watch to the next pod's creation seen on it):\n\n")
 		fmt.Fprintf(&b, "| step | STS CPU | MSTS CPU | STS peak RSS | MSTS peak RSS | MSTS / STS RSS | STS reaction median / p99 | MSTS reaction median / p99 |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n")
-		for _, sc := range scenarios {
+		for _, sc := range ran {
 			sts, mini := g[key{mode, sc, BuiltIn}], g[key{mode, sc, Mini}]
-			if len(sts.runs) == 0 && len(mini.runs) == 0 {
-				continue
-			}
 			cpu := func(r Run) float64 { return r.CPU.Seconds() }
 			rss := func(r Run) float64 { return float64(r.PeakRSS) / (1 << 20) }
 			fmt.Fprintf(&b, "| %s | %.2f s | %.2f s | %.0f MiB | %.0f MiB | %s | %s | %s |\n", sc, sts.stat(cpu).Median, mini.stat(cpu).Median,

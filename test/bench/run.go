@@ -96,15 +96,19 @@ func (r *runCtx) podIs(set string, ordinal int, ready bool) func(*runCtx) (bool,
 
 // settled says when the namespace has n Ready pods and no other, and for a
 // controller, when its set's status says so.
-func (r *runCtx) settled(n int) (bool, string) {
+func (r *runCtx) settled(n int) (bool, string) { return r.settledSets(n, n) }
+
+// settledSets is settled for a namespace of sets of perSet replicas: pods Ready pods
+// and no other, and each set's status caught up.
+func (r *runCtx) settledSets(pods, perSet int) (bool, string) {
 	all, ready := r.view.podCount(nil)
-	if all != n || ready != n {
-		return false, fmt.Sprintf("%d pods, %d Ready, want %d", all, ready, n)
+	if all != pods || ready != pods {
+		return false, fmt.Sprintf("%d pods, %d Ready, want %d", all, ready, pods)
 	}
 	if r.kind == Floor {
 		return true, ""
 	}
-	return r.view.setsSettled(r.kind, n)
+	return r.view.setsSettled(r.kind, perSet)
 }
 
 func (r *runCtx) wait(ctx context.Context, what string, cond func(*runCtx) (bool, string)) error {

@@ -149,16 +149,7 @@ func manySetsScenario(sets, replicas int) Scenario {
 					return nil
 				})
 			},
-			done: func(r *runCtx) (bool, string) {
-				all, ready := r.view.podCount(nil)
-				if ready != pods || all != pods {
-					return false, fmt.Sprintf("%d pods, %d Ready, of %d", all, ready, pods)
-				}
-				if r.kind == Floor {
-					return true, ""
-				}
-				return r.view.setsSettled(r.kind, replicas)
-			},
+			done: func(r *runCtx) (bool, string) { return r.settledSets(pods, replicas) },
 		}, {
 			name: "delete", podWrites: pods,
 			act: func(ctx context.Context, r *runCtx) error {

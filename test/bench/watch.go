@@ -99,11 +99,16 @@ func (v *view) podCount(sel labels.Selector) (all, ready int) {
 			continue
 		}
 		all++
-		if trace.IsReady(p) && p.DeletionTimestamp == nil && p.Status.Phase == corev1.PodRunning {
+		if runningReady(p) {
 			ready++
 		}
 	}
 	return all, ready
+}
+
+// runningReady is a pod that is Running and Ready and not terminating.
+func runningReady(p *corev1.Pod) bool {
+	return trace.IsReady(p) && p.DeletionTimestamp == nil && p.Status.Phase == corev1.PodRunning
 }
 
 // readyWithImage counts the Running and Ready pods, not terminating, whose first
@@ -112,8 +117,7 @@ func (v *view) readyWithImage(image string) int {
 	n := 0
 	for _, obj := range v.pods.List() {
 		p := obj.(*corev1.Pod)
-		if len(p.Spec.Containers) > 0 && p.Spec.Containers[0].Image == image &&
-			trace.IsReady(p) && p.DeletionTimestamp == nil && p.Status.Phase == corev1.PodRunning {
+		if len(p.Spec.Containers) > 0 && p.Spec.Containers[0].Image == image && runningReady(p) {
 			n++
 		}
 	}

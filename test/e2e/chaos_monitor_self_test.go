@@ -167,38 +167,28 @@ func TestChaosMonitorCatches(t *testing.T) {
 	})
 	t.Run("checks across streams wait out an API server restart", func(t *testing.T) {
 		f := newMonitorFixture()
-		f.m.configs["ns/web"] = chaosSetConfig{name: "web", claims: true, whenDeleted: appsv1.RetainPersistentVolumeClaimRetentionPolicyType,
-			whenScaled: appsv1.DeletePersistentVolumeClaimRetentionPolicyType}
-		claim := func(uid types.UID, ord string) *corev1.PersistentVolumeClaim {
-			return &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: "web-data-web-" + ord, Namespace: "ns", UID: uid,
-				OwnerReferences: []metav1.OwnerReference{{Kind: "Pod", Name: "web-" + ord, UID: types.UID("pod-web-" + ord)}}}}
-		}
+		f.m.configs["ns/web"] = scaledDeleteConfig
 		f.tick(3 * time.Second)
 		f.m.apiDown()
 		f.tick(time.Second)
 		f.m.apiUp()
 		f.tick(time.Second)
-		f.m.onClaim(claim("claim-1", "1")) // replicas 3: not condemned, but the set's stream may lag
+		f.m.onClaim(podOwnedClaim("claim-1", "1")) // replicas 3: not condemned, but the set's stream may lag
 		f.tick(chaosBlackoutAfter)
-		f.m.onClaim(claim("claim-2", "2"))
+		f.m.onClaim(podOwnedClaim("claim-2", "2"))
 		violations, _ := f.m.finish()
 		require.Len(t, violations, 1, "claim-1 fell in the blackout: %q", violations)
 		assert.Contains(t, violations[0], "got pod web-2 as owner while ordinal 2 was not condemned")
 	})
 	t.Run("a claim handed to its pod just before the set's stream shows the scale-down", func(t *testing.T) {
 		f := newMonitorFixture()
-		f.m.configs["ns/web"] = chaosSetConfig{name: "web", claims: true, whenDeleted: appsv1.RetainPersistentVolumeClaimRetentionPolicyType,
-			whenScaled: appsv1.DeletePersistentVolumeClaimRetentionPolicyType}
-		claim := func(uid types.UID, ord string) *corev1.PersistentVolumeClaim {
-			return &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: "web-data-web-" + ord, Namespace: "ns", UID: uid,
-				OwnerReferences: []metav1.OwnerReference{{Kind: "Pod", Name: "web-" + ord, UID: types.UID("pod-web-" + ord)}}}}
-		}
+		f.m.configs["ns/web"] = scaledDeleteConfig
 		f.tick(3 * time.Second)
-		f.m.onClaim(claim("claim-2", "2")) // the controller saw replicas 2 a moment before the monitor
+		f.m.onClaim(podOwnedClaim("claim-2", "2")) // the controller saw replicas 2 a moment before the monitor
 		f.tick(500 * time.Millisecond)
 		f.scale(2)
 		f.tick(5 * time.Second)
-		f.m.onClaim(claim("claim-1", "1")) // and this one was never condemned
+		f.m.onClaim(podOwnedClaim("claim-1", "1")) // and this one was never condemned
 		f.tick(3 * time.Second)
 		f.scale(1)
 		violations, _ := f.m.finish()
@@ -214,4 +204,14 @@ func TestChaosMonitorCatches(t *testing.T) {
 		assert.Len(t, violations, 1)
 		assert.True(t, len(violations) == 1 && strings.Contains(violations[0], "web-bogus"), "%q", violations)
 	})
+}
+
+// scaledDeleteConfig is set web with claims, whenScaled: Delete, whenDeleted: Retain.
+var scaledDeleteConfig = chaosSetConfig{name: "web", claims: true, whenDeleted: appsv1.RetainPersistentVolumeClaimRetentionPolicyType,
+	whenScaled: appsv1.DeletePersistentVolumeClaimRetentionPolicyType}
+
+// podOwnedClaim is web's claim for an ordinal, handed to that ordinal's pod.
+func podOwnedClaim(uid types.UID, ord string) *corev1.PersistentVolumeClaim {
+	return &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: "web-data-web-" + ord, Namespace: "ns", UID: uid,
+		OwnerReferences: []metav1.OwnerReference{{Kind: "Pod", Name: "web-" + ord, UID: types.UID("pod-web-" + ord)}}}}
 }

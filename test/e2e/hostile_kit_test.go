@@ -84,7 +84,7 @@ func (e *hostile) getSet(name string) *appsv1alpha1.MiniStatefulSet {
 	return s
 }
 
-func (e *hostile) updateSet(name string, mutate func(*appsv1alpha1.MiniStatefulSet)) {
+func (e *env) updateSet(name string, mutate func(*appsv1alpha1.MiniStatefulSet)) {
 	e.t.Helper()
 	e.onConflict("updating MiniStatefulSet "+name, func() error {
 		s, err := msts.AppsV1alpha1().MiniStatefulSets(e.ns).Get(e.ctx, name, metav1.GetOptions{})

@@ -29,7 +29,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes/scheme"
-	"k8s.io/client-go/util/retry"
+
+	appsv1alpha1 "github.com/ministatefulset/ministatefulset/pkg/apis/apps/v1alpha1"
 )
 
 // deployDir is deploy/ of the repository (the tests run in test/e2e).
@@ -173,15 +174,7 @@ func TestNamespacedControllerUnderItsRole(t *testing.T) {
 		list, err := kube.CoreV1().PersistentVolumeClaims(e.ns).List(e.ctx, metav1.ListOptions{})
 		return err == nil && len(list.Items) == 1, err
 	})
-	require.NoError(t, retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		s, err := msts.AppsV1alpha1().MiniStatefulSets(e.ns).Get(e.ctx, "web", metav1.GetOptions{})
-		if err != nil {
-			return err
-		}
-		s.Spec.Template.Spec.Containers[0].Image = "redis:8"
-		_, err = msts.AppsV1alpha1().MiniStatefulSets(e.ns).Update(e.ctx, s, metav1.UpdateOptions{})
-		return err
-	}))
+	e.updateSet("web", func(s *appsv1alpha1.MiniStatefulSet) { s.Spec.Template.Spec.Containers[0].Image = "redis:8" })
 	e.waitFor(longWait, "web-0 rolled to the new image and the status settled", func() (bool, error) {
 		s, err := msts.AppsV1alpha1().MiniStatefulSets(e.ns).Get(e.ctx, "web", metav1.GetOptions{})
 		if err != nil {
