@@ -63,6 +63,9 @@ type Figures struct {
 	// the built-in one); a floor run has none.
 	CPU     time.Duration `json:"cpu"`
 	PeakRSS int64         `json:"peakRSS"`
+	// ServerCPU is what kube-apiserver and etcd used in the step, the floor's
+	// included: the cost of a controller's requests to the cluster.
+	ServerCPU time.Duration `json:"serverCPU"`
 	// Latencies are the OrderedReady reactions: pod i Ready to pod i+1 created.
 	Latencies []time.Duration `json:"latencies,omitempty"`
 	// PodWrites are the pod creates and deletes the scenario needs.

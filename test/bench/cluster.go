@@ -160,7 +160,18 @@ func (c *Cluster) Env(timeout, long time.Duration) (*Env, error) {
 		Audit:      NewAuditLog(filepath.Join(c.kwokDir(), "logs", "audit.log")),
 		BuiltInPID: func() (int, error) { return ReadPID(filepath.Join(c.kwokDir(), "pids", "kube-controller-manager.pid")) },
 		MiniPID:    func() (int, error) { return c.controller.Process.Pid, nil },
-		Timeout:    timeout, LongTimeout: long, Logf: c.Logf,
+		ServerPIDs: func() ([]int, error) {
+			var pids []int
+			for _, name := range []string{"kube-apiserver", "etcd"} {
+				pid, err := ReadPID(filepath.Join(c.kwokDir(), "pids", name+".pid"))
+				if err != nil {
+					return nil, err
+				}
+				pids = append(pids, pid)
+			}
+			return pids, nil
+		},
+		Timeout: timeout, LongTimeout: long, Logf: c.Logf,
 	}, nil
 }
 

@@ -95,3 +95,34 @@ func (u *usage) stop(f *Figures) error {
 	f.PeakRSS, err = peakRSS(u.pid)
 	return err
 }
+
+// startServerCPU starts counting the CPU of the cluster's servers; the function it
+// returns says how much they used since.
+func (e *Env) startServerCPU() (func() (time.Duration, error), error) {
+	if e.ServerPIDs == nil {
+		return func() (time.Duration, error) { return 0, nil }, nil
+	}
+	pids, err := e.ServerPIDs()
+	if err != nil {
+		return nil, err
+	}
+	total := func() (time.Duration, error) {
+		var sum time.Duration
+		for _, pid := range pids {
+			cpu, err := cpuTime(pid)
+			if err != nil {
+				return 0, err
+			}
+			sum += cpu
+		}
+		return sum, nil
+	}
+	start, err := total()
+	if err != nil {
+		return nil, err
+	}
+	return func() (time.Duration, error) {
+		end, err := total()
+		return end - start, err
+	}, nil
+}

@@ -114,13 +114,15 @@ func Markdown(runs []Run, m Meta) string {
 			sts, mini := g[key{mode, sc, BuiltIn}], g[key{mode, sc, Mini}]
 			fmt.Fprintf(&b, "- %s: %s | %s\n", sc, verbs(mini.runs), verbs(sts.runs))
 		}
-		fmt.Fprintf(&b, "\nCPU seconds and peak RSS of each controller process in the step (kube-controller-manager running only its statefulset and garbage-collector controllers), and OrderedReady reaction latency (a pod's Ready seen on a watch to the next pod's creation seen on it):\n\n")
-		fmt.Fprintf(&b, "| step | STS CPU | MSTS CPU | STS peak RSS | MSTS peak RSS | MSTS / STS RSS | STS reaction median / p99 | MSTS reaction median / p99 |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n")
+		fmt.Fprintf(&b, "\nCPU seconds and peak RSS of each controller process in the step (kube-controller-manager running only its statefulset and garbage-collector controllers), the CPU seconds kube-apiserver and etcd spent meanwhile (what the requests cost the cluster), and OrderedReady reaction latency (a pod's Ready seen on a watch to the next pod's creation seen on it):\n\n")
+		fmt.Fprintf(&b, "| step | STS CPU | MSTS CPU | API server + etcd CPU (floor / STS / MSTS) | STS peak RSS | MSTS peak RSS | MSTS / STS RSS | STS reaction median / p99 | MSTS reaction median / p99 |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 		for _, sc := range ran {
-			sts, mini := g[key{mode, sc, BuiltIn}], g[key{mode, sc, Mini}]
+			fl, sts, mini := g[key{mode, sc, Floor}], g[key{mode, sc, BuiltIn}], g[key{mode, sc, Mini}]
 			cpu := func(r Run) float64 { return r.CPU.Seconds() }
+			server := func(r Run) float64 { return r.ServerCPU.Seconds() }
 			rss := func(r Run) float64 { return float64(r.PeakRSS) / (1 << 20) }
-			fmt.Fprintf(&b, "| %s | %.2f s | %.2f s | %.0f MiB | %.0f MiB | %s | %s | %s |\n", sc, sts.stat(cpu).Median, mini.stat(cpu).Median,
+			fmt.Fprintf(&b, "| %s | %.2f s | %.2f s | %.1f / %.1f / %.1f s | %.0f MiB | %.0f MiB | %s | %s | %s |\n", sc, sts.stat(cpu).Median, mini.stat(cpu).Median,
+				fl.stat(server).Median, sts.stat(server).Median, mini.stat(server).Median,
 				sts.stat(rss).Median, mini.stat(rss).Median, ratio(mini.stat(rss), sts.stat(rss)), latencies(sts.runs), latencies(mini.runs))
 		}
 		b.WriteString("\n")

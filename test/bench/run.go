@@ -23,6 +23,8 @@ type Env struct {
 	Audit      *auditLog
 	BuiltInPID func() (int, error)
 	MiniPID    func() (int, error)
+	// ServerPIDs are kube-apiserver's and etcd's (nil: not measured).
+	ServerPIDs func() ([]int, error)
 	// Timeout bounds each wait; LongTimeout the setup of the steady state.
 	Timeout, LongTimeout time.Duration
 	Logf                 func(format string, args ...any)
@@ -214,6 +216,10 @@ func (e *Env) measure(ctx context.Context, r *runCtx, st step) (Figures, error) 
 	if err != nil {
 		return f, err
 	}
+	server, err := e.startServerCPU()
+	if err != nil {
+		return f, err
+	}
 	mark := len(r.view.rec.Records(""))
 	start := time.Now()
 	act := st.act
@@ -236,6 +242,9 @@ func (e *Env) measure(ctx context.Context, r *runCtx, st step) (Figures, error) 
 	}
 	f.Wall = end.Sub(start)
 	if err := u.stop(&f); err != nil {
+		return f, err
+	}
+	if f.ServerCPU, err = server(); err != nil {
 		return f, err
 	}
 	if st.latency {

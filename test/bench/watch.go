@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -25,17 +26,30 @@ type view struct {
 	pods  cache.Indexer
 	stss  cache.Indexer
 	mstss cache.Indexer
-	woke  chan struct{}
+	// changed is closed at the next change and then replaced: every waiter wakes,
+	// however many wait at once (the floor's writers each wait on their own pod).
+	mu      sync.Mutex
+	changed chan struct{}
+}
+
+// wake tells every waiter that something changed.
+func (v *view) wake() {
+	v.mu.Lock()
+	close(v.changed)
+	v.changed = make(chan struct{})
+	v.mu.Unlock()
+}
+
+// next is closed at the next change.
+func (v *view) next() <-chan struct{} {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.changed
 }
 
 func watchNamespace(ctx context.Context, c workload.Clients, ns string) (*view, error) {
-	v := &view{ns: ns, rec: trace.NewRecorder(nil), woke: make(chan struct{}, 1)}
-	wake := func() {
-		select {
-		case v.woke <- struct{}{}:
-		default:
-		}
-	}
+	v := &view{ns: ns, rec: trace.NewRecorder(nil), changed: make(chan struct{})}
+	wake := v.wake
 	onAny := cache.ResourceEventHandlerFuncs{
 		AddFunc: func(any) { wake() }, UpdateFunc: func(_, _ any) { wake() }, DeleteFunc: func(any) { wake() },
 	}
@@ -68,7 +82,7 @@ func (v *view) until(ctx context.Context, timeout time.Duration, what string, co
 	defer tick.Stop()
 	last := ""
 	for {
-		evaluated := time.Now()
+		evaluated, changed := time.Now(), v.next()
 		ok, state := cond()
 		if ok {
 			return evaluated, nil
@@ -84,7 +98,7 @@ func (v *view) until(ctx context.Context, timeout time.Duration, what string, co
 			return time.Time{}, ctx.Err()
 		case <-deadline.C:
 			return time.Time{}, fmt.Errorf("%s in %s: not within %v; it is at: %s", what, v.ns, timeout, last)
-		case <-v.woke:
+		case <-changed:
 		case <-tick.C:
 		}
 	}
