@@ -68,6 +68,9 @@ func TestChartWatchesLikeTimeline(t *testing.T) {
 			_, err := f.kube.CoreV1().Pods("ns").Create(ctx, tlPod(kind, 1).created(3).ready(4).obj(), metav1.CreateOptions{})
 			require.NoError(t, err)
 			f.settle(ctx, 2)
+			// The controller's event of the create comes last; the follow waits for it.
+			_, err = f.kube.CoreV1().Events("ns").Create(ctx, tlEvent(kind, "SuccessfulCreate", "create Pod web-1 in "+string(kind)+" web successful", 3), metav1.CreateOptions{})
+			require.NoError(t, err)
 			require.NoError(t, waitDone(t, done), "settled once the status and the watch both have web-1 Ready")
 			lanes, _ := chartLanes(t, svg)
 			assert.Equal(t, 2, lanes, "web-1, seen live, has a lane")

@@ -3,6 +3,7 @@ package plugin
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -132,8 +133,44 @@ func (f *storyFlags) follow(ctx context.Context, o *Options, clients workload.Cl
 		case <-changed:
 		}
 	}
+	// The controller's events come after the state they report: wait, a little,
+	// for the SuccessfulCreate of every pod created while following.
+	linger := time.After(eventsLinger)
+	for !createsReported(rec.Records("")) {
+		select {
+		case <-ctx.Done():
+		case <-linger:
+		case <-rec.Updated():
+			drain()
+			continue
+		}
+		break
+	}
 	drain()
 	return nil
+}
+
+// eventsLinger bounds the wait, once settled, for the events of the last creates.
+const eventsLinger = 2 * time.Second
+
+// createsReported says whether each pod seen created in recs has its SuccessfulCreate
+// event among them.
+func createsReported(recs []trace.Record) bool {
+	created, reported := map[string]bool{}, map[string]bool{}
+	for _, r := range recs {
+		switch {
+		case r.Step == trace.Created && r.Exact:
+			created[r.Pod] = true
+		case r.Step == trace.Event && strings.HasPrefix(r.Detail, "SuccessfulCreate"):
+			reported[r.Pod] = true
+		}
+	}
+	for pod := range created {
+		if !reported[pod] {
+			return false
+		}
+	}
+	return true
 }
 
 // hasSettled reports a set whose status shows every replica Ready and updated (down
