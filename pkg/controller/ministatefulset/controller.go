@@ -97,6 +97,7 @@ func NewScopedController(ctx context.Context, kubeClient kubernetes.Interface, c
 			written:   newLastWrites(),
 			waits:     newWaitGauge(),
 			progress:  prog,
+			pacing:    newPassPacing(),
 		},
 		progress: prog,
 	}
@@ -226,6 +227,9 @@ func (c *Controller) podHandlers(ctx context.Context) cache.ResourceEventHandler
 		UpdateFunc: func(old, cur any) {
 			o, n := old.(*corev1.Pod), cur.(*corev1.Pod)
 			c.control.created.seen(n.Namespace, n.Name)
+			if n.DeletionTimestamp != nil {
+				c.control.created.gone(n.UID)
+			}
 			if sameVersion(o, n) {
 				return
 			}
@@ -239,6 +243,7 @@ func (c *Controller) podHandlers(ctx context.Context) cache.ResourceEventHandler
 		DeleteFunc: func(obj any) {
 			if pod, ok := unwrap(obj).(*corev1.Pod); ok {
 				c.control.created.seen(pod.Namespace, pod.Name)
+				c.control.created.gone(pod.UID)
 			}
 			c.wakeForPod(ctx, nil, obj)
 		},
@@ -466,6 +471,12 @@ func (c *Controller) processNext(ctx context.Context) bool {
 	if ctx.Err() != nil {
 		return false
 	}
+	if wait := c.control.pacing.hold(key, c.control.clock.Now()); wait > 0 {
+		// Not dropped: the queue brings the set back when the wait ends, and the
+		// events that come meanwhile are folded into that one pass.
+		c.queue.AddAfter(key, wait)
+		return true
+	}
 	var requeue time.Duration
 	start := time.Now()
 	err := recovered(func() error {
@@ -509,6 +520,7 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) (time.Durat
 	set, err := c.setLister.MiniStatefulSets(key.Namespace).Get(key.Name)
 	if apierrors.IsNotFound(err) {
 		c.control.fold.forget(key)
+		c.control.pacing.forget(key)
 		c.control.written.forget(key)
 		c.control.waits.forget(key)
 		return 0, nil
@@ -547,8 +559,9 @@ func (c *Controller) claimPods(ctx context.Context, set *appsv1alpha1.MiniStatef
 		if pod.Namespace != set.Namespace {
 			continue
 		}
-		if selector == nil || (selector.Matches(labels.Set(pod.Labels)) && isMemberOf(set, pod)) {
-			if isMemberOf(set, pod) {
+		member := isMemberOf(set, pod)
+		if selector == nil || (member && selector.Matches(labels.Set(pod.Labels))) {
+			if member {
 				pods = append(pods, pod)
 			}
 			continue

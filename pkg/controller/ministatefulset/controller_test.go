@@ -401,3 +401,13 @@ func TestScenarios(t *testing.T) {
 		})
 	}
 }
+
+// TestBatchesStayWithinOneConnection: a Parallel burst grows 1, 2, 4, ... and never
+// puts more than maxInFlight writes in flight, below the API server's default of 100
+// streams per HTTP/2 connection.
+func TestBatchesStayWithinOneConnection(t *testing.T) {
+	assert.Equal(t, []int{1, 2, 4, 8, 16, 32, 64, 64, 64, 45}, batchSizes(300))
+	assert.Equal(t, []int{1, 2, 2}, batchSizes(5))
+	assert.Empty(t, batchSizes(0))
+	assert.Less(t, maxInFlight, 100)
+}

@@ -139,6 +139,7 @@ func decide(s *snapshot) plan {
 	// minReadySeconds) or is terminating: the one pod scale-down may remove while
 	// unhealthy, since nothing below it waits on it.
 	var firstUnhealthy *corev1.Pod
+	firstUnhealthyOrd := 0
 	for _, pod := range s.pods {
 		ord := ordinalOf(set, pod)
 		if ord >= start && ord < end {
@@ -146,8 +147,8 @@ func decide(s *snapshot) plan {
 		} else {
 			condemned = append(condemned, pod)
 		}
-		if (!isAvailable(pod, minReady, s.now) || isTerminating(pod)) && (firstUnhealthy == nil || ord < ordinalOf(set, firstUnhealthy)) {
-			firstUnhealthy = pod
+		if (!isAvailable(pod, minReady, s.now) || isTerminating(pod)) && (firstUnhealthy == nil || ord < firstUnhealthyOrd) {
+			firstUnhealthy, firstUnhealthyOrd = pod, ord
 		}
 		// Every pod on its way to available brings a pass when it gets there, not
 		// only those the walk reaches: availableReplicas must not go stale.
@@ -155,8 +156,8 @@ func decide(s *snapshot) plan {
 			p.requeueIn(left)
 		}
 	}
-	sort.Slice(members, func(i, j int) bool { return ordinalOf(set, members[i]) < ordinalOf(set, members[j]) })
-	sort.Slice(condemned, func(i, j int) bool { return ordinalOf(set, condemned[i]) > ordinalOf(set, condemned[j]) })
+	sortByOrdinal(set, members, false)
+	sortByOrdinal(set, condemned, true)
 
 	// k is the index in members of the first pod above the ordinal being visited.
 	k := 0

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 func podAction(kind actionKind, name string, barrier bool) action {
@@ -72,6 +73,62 @@ func (f *fixture) podCreates() int {
 	n := 0
 	for _, a := range f.kube.Actions() {
 		if a.GetVerb() == "create" && a.GetResource().Resource == "pods" {
+			n++
+		}
+	}
+	return n
+}
+
+// TestDeletedPodsAreNotDeletedAgainBeforeTheCacheShowsThemGone: a pod deleted with
+// no grace period is gone at once; a pass before its watch event leaves it alone
+// (before, it deleted it again: a 404 for a third of a Parallel scale-down's
+// deletes), until the cache shows it gone or terminating, or createdTTL passes.
+func TestDeletedPodsAreNotDeletedAgainBeforeTheCacheShowsThemGone(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	c := newCreatedPods()
+	del := func(name string, barrier bool) action {
+		a := podAction(deletePod, name, barrier)
+		a.pod.UID = types.UID("uid-" + name)
+		return a
+	}
+	plan := []action{del("web-3", true), del("web-2", false), podAction(createPod, "web-0", false)}
+	c.deletedPod("uid-web-3", now)
+	kept, dropped := c.unseen(plan, now.Add(time.Second))
+	assert.True(t, dropped)
+	assert.Equal(t, []string{"delete web-2 |", "create web-0"}, names(kept))
+
+	c.gone("uid-web-3")
+	kept, dropped = c.unseen(plan, now.Add(time.Second))
+	assert.False(t, dropped, "gone from the cache: a pod of that UID would be planned again only if it came back")
+	assert.Len(t, kept, 3)
+
+	c.deletedPod("uid-web-2", now)
+	kept, dropped = c.unseen(plan, now.Add(createdTTL))
+	assert.False(t, dropped, "past createdTTL the delete is made again")
+	assert.Len(t, kept, 3)
+	assert.Empty(t, c.deleted)
+}
+
+// TestAPassBeforeTheCacheCatchesUpDeletesNothingTwice: a Parallel scale-down with
+// listers behind deletes each pod once.
+func TestAPassBeforeTheCacheCatchesUpDeletesNothingTwice(t *testing.T) {
+	f := newFixture(t, newSet("web").Replicas(4).Parallel().Obj())
+	f.mustSync("web")
+	f.scale("web", 0)
+	f.lagBy(100)
+	f.kube.ClearActions()
+	f.mustSync("web")
+	assert.Equal(t, 4, f.podVerb("delete"))
+	f.kube.ClearActions()
+	_, err := f.c.sync(f.ctx, objectKey("web"))
+	assert.NoError(t, err)
+	assert.Zero(t, f.podVerb("delete"), "the cache still shows the pods; they were deleted already")
+}
+
+func (f *fixture) podVerb(verb string) int {
+	n := 0
+	for _, a := range f.kube.Actions() {
+		if a.GetVerb() == verb && a.GetResource().Resource == "pods" {
 			n++
 		}
 	}

@@ -77,9 +77,15 @@ func (f *fixture) catchUp() {
 				err = l.store.Update(ev.Object)
 				if pod, ok := ev.Object.(*corev1.Pod); ok {
 					f.c.control.created.seen(pod.Namespace, pod.Name)
+					if pod.DeletionTimestamp != nil {
+						f.c.control.created.gone(pod.UID)
+					}
 				}
 			case watch.Deleted:
 				err = l.store.Delete(ev.Object)
+				if pod, ok := ev.Object.(*corev1.Pod); ok {
+					f.c.control.created.gone(pod.UID)
+				}
 			}
 			require.NoError(f.t, err)
 		}

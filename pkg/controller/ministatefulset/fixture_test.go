@@ -193,11 +193,22 @@ func (f *fixture) refreshAll() {
 	require.NoError(f.t, err)
 	replace(f.stores["sets"], itemsOf(sets.Items))
 	pods := f.pods()
-	replace(f.stores["pods"], itemsOf(pods))
-	// What the pod informer's handler does for each pod it delivers.
+	// What the pod informer's handlers do for each pod they deliver, and for each
+	// pod they see go or start terminating.
+	now := map[types.UID]bool{}
 	for _, p := range pods {
 		f.c.control.created.seen(p.Namespace, p.Name)
+		now[p.UID] = true
+		if p.DeletionTimestamp != nil {
+			f.c.control.created.gone(p.UID)
+		}
 	}
+	for _, obj := range f.stores["pods"].List() {
+		if p := obj.(*corev1.Pod); !now[p.UID] {
+			f.c.control.created.gone(p.UID)
+		}
+	}
+	replace(f.stores["pods"], itemsOf(pods))
 	claims, err := f.kube.CoreV1().PersistentVolumeClaims(ns).List(f.ctx, metav1.ListOptions{})
 	require.NoError(f.t, err)
 	replace(f.stores["claims"], itemsOf(claims.Items))

@@ -2,6 +2,7 @@ package ministatefulset
 
 import (
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -15,12 +16,12 @@ import (
 
 // podName is the name of the pod at an ordinal.
 func podName(set *appsv1alpha1.MiniStatefulSet, ordinal int) string {
-	return fmt.Sprintf("%s-%d", set.Name, ordinal)
+	return set.Name + "-" + strconv.Itoa(ordinal)
 }
 
 // claimName is the name of a pod's claim from the named claim template.
 func claimName(template string, set *appsv1alpha1.MiniStatefulSet, ordinal int) string {
-	return fmt.Sprintf("%s-%s-%d", template, set.Name, ordinal)
+	return template + "-" + set.Name + "-" + strconv.Itoa(ordinal)
 }
 
 // maxOrdinal is the highest ordinal: ordinals are 32-bit, as in apps/v1, and the
@@ -40,16 +41,20 @@ func splitOrdinal(name string) (prefix string, ordinal int, ok bool) {
 	if rest == "" || (len(rest) > 1 && rest[0] == '0') {
 		return "", 0, false
 	}
-	for _, r := range rest {
-		if r < '0' || r > '9' {
+	// Decimal digits, at most maxOrdinal: accumulated by hand, as every pass parses
+	// every pod's name.
+	n := 0
+	for j := 0; j < len(rest); j++ {
+		d := rest[j]
+		if d < '0' || d > '9' {
+			return "", 0, false
+		}
+		n = n*10 + int(d-'0')
+		if n > maxOrdinal {
 			return "", 0, false
 		}
 	}
-	n, err := strconv.ParseInt(rest, 10, 64)
-	if err != nil || n > maxOrdinal {
-		return "", 0, false
-	}
-	return name[:i], int(n), true
+	return name[:i], n, true
 }
 
 // parseOrdinal returns the ordinal of a pod named <set>-<ordinal>.
@@ -65,6 +70,34 @@ func parseOrdinal(setName, name string) (int, bool) {
 func ordinalOf(set *appsv1alpha1.MiniStatefulSet, pod *corev1.Pod) int {
 	n, _ := parseOrdinal(set.Name, pod.Name)
 	return n
+}
+
+// sortByOrdinal sorts pods of set by ordinal, lowest first or (descending) highest
+// first, parsing each name once: a pass over a set of thousands sorts every time.
+func sortByOrdinal(set *appsv1alpha1.MiniStatefulSet, pods []*corev1.Pod, descending bool) {
+	byOrd := byOrdinal{pods: pods, ords: make([]int, len(pods)), descending: descending}
+	for i, pod := range pods {
+		byOrd.ords[i] = ordinalOf(set, pod)
+	}
+	sort.Sort(byOrd)
+}
+
+type byOrdinal struct {
+	pods       []*corev1.Pod
+	ords       []int
+	descending bool
+}
+
+func (b byOrdinal) Len() int { return len(b.pods) }
+func (b byOrdinal) Less(i, j int) bool {
+	if b.descending {
+		return b.ords[i] > b.ords[j]
+	}
+	return b.ords[i] < b.ords[j]
+}
+func (b byOrdinal) Swap(i, j int) {
+	b.pods[i], b.pods[j] = b.pods[j], b.pods[i]
+	b.ords[i], b.ords[j] = b.ords[j], b.ords[i]
 }
 
 // isMemberOf reports whether the pod's name makes it one of the set's ordinals.
@@ -123,8 +156,9 @@ func newPod(set *appsv1alpha1.MiniStatefulSet, template *corev1.PodTemplateSpec,
 // Hostname and subdomain are set at creation and a pod's spec cannot change them.
 func identityMatches(set *appsv1alpha1.MiniStatefulSet, pod *corev1.Pod) bool {
 	ordinal, ok := parseOrdinal(set.Name, pod.Name)
+	var digits [20]byte
 	return ok && pod.Labels[LabelPodName] == pod.Name &&
-		pod.Labels[LabelPodIndex] == strconv.Itoa(ordinal)
+		pod.Labels[LabelPodIndex] == string(strconv.AppendInt(digits[:0], int64(ordinal), 10))
 }
 
 // updateIdentity sets the name labels of the pod's ordinal.

@@ -3,7 +3,6 @@ package ministatefulset
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -108,7 +107,7 @@ func waitingCondition(st *appsv1alpha1.MiniStatefulSetStatus, set *appsv1alpha1.
 			unhealthy = append(unhealthy, pod)
 		}
 	}
-	sort.Slice(unhealthy, func(i, j int) bool { return ordinalOf(set, unhealthy[i]) < ordinalOf(set, unhealthy[j]) })
+	sortByOrdinal(set, unhealthy, false)
 	notReady := make([]string, len(unhealthy))
 	for i, pod := range unhealthy {
 		notReady[i] = pod.Name
