@@ -192,9 +192,10 @@ BENCH_ROUNDS ?= 3
 BENCH_SCALE ?= 1
 BENCH_SCENARIOS ?=
 BENCH_MODES ?=
+BENCH_WITH ?=
 
-bench-cluster: prereqs-cluster build tools ## Both controllers side by side on a real control plane: make bench-cluster [BENCH_ROUNDS=3] [BENCH_SCALE=1] [BENCH_SCENARIOS=ordered,parallel] [BENCH_MODES=unthrottled].
-	MSTS_BENCH_ROUNDS=$(BENCH_ROUNDS) MSTS_BENCH_SCALE=$(BENCH_SCALE) MSTS_BENCH_SCENARIOS=$(BENCH_SCENARIOS) MSTS_BENCH_MODES=$(BENCH_MODES) \
+bench-cluster: prereqs-cluster build tools ## Both controllers side by side on a real control plane: make bench-cluster [BENCH_ROUNDS=3] [BENCH_SCALE=1] [BENCH_SCENARIOS=ordered,parallel] [BENCH_MODES=unthrottled|qps20] [BENCH_WITH=earlier/results.json].
+	MSTS_BENCH_ROUNDS=$(BENCH_ROUNDS) MSTS_BENCH_SCALE=$(BENCH_SCALE) MSTS_BENCH_SCENARIOS=$(BENCH_SCENARIOS) MSTS_BENCH_MODES=$(BENCH_MODES) MSTS_BENCH_WITH=$(BENCH_WITH) \
 	go test -tags bench -count=1 -timeout 300m -v -run '^TestBenchCluster$$' ./test/bench
 
 tools: ## Build the test cluster's pinned binaries into .cache/bin (minutes the first time, then instant).

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -34,11 +35,23 @@ func TestBenchCluster(t *testing.T) {
 	only := envOr("MSTS_BENCH_SCENARIOS", "")
 	out := envOr("MSTS_BENCH_OUT", filepath.Join(repo, "docs", "bench"))
 	modes := []Mode{Unthrottled, KCMDefaults}
-	if envOr("MSTS_BENCH_MODES", "") == "unthrottled" {
+	switch envOr("MSTS_BENCH_MODES", "") {
+	case "unthrottled":
 		modes = modes[:1]
+	case "qps20":
+		modes = modes[1:]
 	}
 	var runs []Run
 	var flags []string
+	// MSTS_BENCH_WITH keeps the runs of an earlier results.json in the report, for the
+	// modes this run does not measure: one mode at a time fits a session.
+	if with := os.Getenv("MSTS_BENCH_WITH"); with != "" {
+		kept, keptFlags, err := earlierRuns(with, modes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		runs, flags = kept, keptFlags
+	}
 	for _, mode := range modes {
 		c := &Cluster{Repo: repo, Dir: filepath.Join(repo, ".cache", "bench-cluster"), Name: "msts-bench", Nodes: 100, Mode: mode,
 			ControllerBin: filepath.Join(repo, "bin", "ministatefulset-controller"), Logf: t.Logf}
@@ -90,6 +103,35 @@ func TestBenchCluster(t *testing.T) {
 	fmt.Println(Markdown(runs, meta(rounds, flags)))
 }
 
+// earlierRuns reads the runs of a results.json that are of none of modes, and the
+// flags of their modes.
+func earlierRuns(path string, modes []Mode) ([]Run, []string, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	var all []Run
+	if err := json.Unmarshal(raw, &all); err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	var kept []Run
+	seen := map[string]bool{}
+	for _, r := range all {
+		if !slices.ContainsFunc(modes, func(m Mode) bool { return m.Name == r.Mode }) {
+			kept = append(kept, r)
+			seen[r.Mode] = true
+		}
+	}
+	var flags []string
+	for _, m := range []Mode{Unthrottled, KCMDefaults} {
+		if seen[m.Name] {
+			c := &Cluster{Nodes: 100, Mode: m}
+			flags = append(flags, m.Name+": "+strings.Join(c.Flags(), ", ")+" (from "+filepath.Base(path)+")")
+		}
+	}
+	return kept, flags, nil
+}
+
 func meta(rounds int, flags []string) Meta {
 	return Meta{When: time.Now().UTC().Format("2006-01-02 15:04 UTC"), Machine: Machine(), Kubernetes: "v1.37.2",
 		Go: runtime.Version(), Command: "make bench-cluster" + cmdArgs(), Rounds: rounds, Flags: flags}
@@ -110,7 +152,7 @@ func write(t *testing.T, out string, runs []Run, m Meta) {
 
 func cmdArgs() string {
 	var parts []string
-	for _, v := range []string{"ROUNDS", "SCALE", "SCENARIOS", "MODES"} {
+	for _, v := range []string{"ROUNDS", "SCALE", "SCENARIOS", "MODES", "WITH"} {
 		if x := os.Getenv("MSTS_BENCH_" + v); x != "" {
 			parts = append(parts, "BENCH_"+v+"="+x)
 		}

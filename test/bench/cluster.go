@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/ministatefulset/ministatefulset/pkg/generated/clientset/versioned"
@@ -143,6 +144,11 @@ func (c *Cluster) kwokDir() string { return filepath.Join(c.Dir, "kwok", "cluste
 func (c *Cluster) Env(timeout, long time.Duration) (*Env, error) {
 	cfg, err := clientcmd.BuildConfigFromFlags("", c.Kubeconfig())
 	if err != nil {
+		return nil, err
+	}
+	// The certificates' contents, not their paths: client-go caches transports by
+	// the paths, and the next mode's cluster has new certificates at the same paths.
+	if err := rest.LoadTLSFiles(cfg); err != nil {
 		return nil, err
 	}
 	cfg.QPS, cfg.Burst = 5000, 10000
