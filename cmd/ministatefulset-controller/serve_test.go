@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"k8s.io/client-go/rest"
 )
 
 func probe(t *testing.T, p *probes, path string) (int, string) {
@@ -55,4 +56,19 @@ func TestNamespaceFlag(t *testing.T) {
 	assert.Equal(t, []string{""}, namespaceList(nil).scopes(), "unset: every namespace")
 	assert.ErrorContains(t, l.Set("a,,b"), "an empty namespace")
 	assert.ErrorContains(t, l.Set("Not_A_Namespace"), `namespace "Not_A_Namespace"`)
+}
+
+// TestOneRateLimiterForTheControllersRequests: the MiniStatefulSets' client and the
+// kube client share one limiter of --kube-api-qps and --kube-api-burst; events have
+// their own, so they never hold a write back.
+func TestOneRateLimiterForTheControllersRequests(t *testing.T) {
+	cfg := &rest.Config{Host: "https://127.0.0.1:6443", QPS: 20, Burst: 30}
+	kubeCfg, eventCfg := clientConfigs(cfg)
+	require.NotNil(t, cfg.RateLimiter)
+	assert.Same(t, cfg.RateLimiter, kubeCfg.RateLimiter, "one budget for pods, claims, revisions and status writes")
+	assert.InDelta(t, 20, cfg.RateLimiter.QPS(), 0.001)
+	assert.Nil(t, eventCfg.RateLimiter, "events get a limiter of their own")
+	assert.Equal(t, float32(20), eventCfg.QPS)
+	assert.Equal(t, 30, eventCfg.Burst)
+	assert.Equal(t, "application/vnd.kubernetes.protobuf", kubeCfg.ContentType)
 }
