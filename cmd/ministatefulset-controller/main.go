@@ -164,19 +164,17 @@ func restConfig(o *options) (*rest.Config, error) {
 // kube-controller-manager controller's single client (with a limiter each, the
 // controller made 40 requests a second at --kube-api-qps=20).
 func clientConfigs(cfg *rest.Config) (kubeCfg, eventCfg *rest.Config) {
-	qps, burst := cfg.QPS, cfg.Burst
-	cfg.RateLimiter = flowcontrol.NewTokenBucketRateLimiter(qps, burst)
+	cfg.RateLimiter = flowcontrol.NewTokenBucketRateLimiter(cfg.QPS, cfg.Burst)
 	// Pods, claims, revisions and events travel as protobuf, as kube-controller-manager's
 	// do: decoding the pod watch as JSON was most of the controller's CPU in a
 	// 1,000-pod scale. MiniStatefulSets, a custom resource, have JSON only.
 	kubeCfg = rest.CopyConfig(cfg)
 	kubeCfg.ContentType = runtime.ContentTypeProtobuf
 	kubeCfg.AcceptContentTypes = runtime.ContentTypeProtobuf + "," + runtime.ContentTypeJSON
-	// Events go through a client and a limiter of their own, so that recording them
-	// never holds a pod write back.
+	// Events go through a client and a limiter of their own (made from the same QPS
+	// and burst), so that recording them never holds a pod write back.
 	eventCfg = rest.CopyConfig(kubeCfg)
 	eventCfg.RateLimiter = nil
-	eventCfg.QPS, eventCfg.Burst = qps, burst
 	eventCfg.UserAgent = controller.ControllerName + "/events"
 	return kubeCfg, eventCfg
 }

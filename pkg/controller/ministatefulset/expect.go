@@ -89,28 +89,34 @@ func (c *createdPods) unseen(actions []action, now time.Time) ([]action, bool) {
 	var kept []action
 	barrier, dropped := false, false
 	for _, a := range actions {
-		if a.kind == createPod {
-			key := cache.ObjectName{Namespace: a.pod.Namespace, Name: a.pod.Name}
-			if at, ok := c.at[key]; ok {
-				if now.Sub(at) < createdTTL && now.Sub(at) >= 0 {
-					barrier, dropped = barrier || a.barrier, true
-					continue
-				}
-				delete(c.at, key)
-			}
+		pending := false
+		switch a.kind {
+		case createPod:
+			pending = recent(c.at, cache.ObjectName{Namespace: a.pod.Namespace, Name: a.pod.Name}, now)
+		case deletePod:
+			pending = recent(c.deleted, a.pod.UID, now)
 		}
-		if a.kind == deletePod {
-			if at, ok := c.deleted[a.pod.UID]; ok {
-				if now.Sub(at) < createdTTL && now.Sub(at) >= 0 {
-					barrier, dropped = barrier || a.barrier, true
-					continue
-				}
-				delete(c.deleted, a.pod.UID)
-			}
+		if pending {
+			barrier, dropped = barrier || a.barrier, true
+			continue
 		}
 		a.barrier = a.barrier || barrier
 		barrier = false
 		kept = append(kept, a)
 	}
 	return kept, dropped
+}
+
+// recent reports whether key was noted less than createdTTL before now, and forgets
+// it once it is older.
+func recent[K comparable](noted map[K]time.Time, key K, now time.Time) bool {
+	at, ok := noted[key]
+	if !ok {
+		return false
+	}
+	if age := now.Sub(at); age < createdTTL && age >= 0 {
+		return true
+	}
+	delete(noted, key)
+	return false
 }

@@ -195,16 +195,16 @@ func (f *fixture) refreshAll() {
 	pods := f.pods()
 	// What the pod informer's handlers do for each pod they deliver, and for each
 	// pod they see go or start terminating.
-	now := map[types.UID]bool{}
+	listed := map[types.UID]bool{}
 	for _, p := range pods {
 		f.c.control.created.seen(p.Namespace, p.Name)
-		now[p.UID] = true
+		listed[p.UID] = true
 		if p.DeletionTimestamp != nil {
 			f.c.control.created.gone(p.UID)
 		}
 	}
 	for _, obj := range f.stores["pods"].List() {
-		if p := obj.(*corev1.Pod); !now[p.UID] {
+		if p := obj.(*corev1.Pod); !listed[p.UID] {
 			f.c.control.created.gone(p.UID)
 		}
 	}
