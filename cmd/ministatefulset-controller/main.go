@@ -248,6 +248,15 @@ func runController(ctx context.Context, o *options) error {
 		if err != nil {
 			return err
 		}
+		if len(scopes) == 1 && scopes[0].Namespace == "" {
+			// Only a controller of every namespace reads StorageClasses (its ClusterRole
+			// grants it); one confined to namespaces asks the API server instead.
+			classes := informers.NewSharedInformerFactory(kubeClient, o.resync)
+			if err := c.WatchStorageClasses(ctx, classes.Storage().V1().StorageClasses()); err != nil {
+				return err
+			}
+			factories = append(factories, classes)
+		}
 		c.FoldStatusWrites(o.statusFold)
 		for _, f := range factories {
 			f.Start(runCtx.Done())

@@ -15,6 +15,29 @@ msts_wait_for 60 "CRD established" k wait --for=condition=Established --timeout=
   crd/ministatefulsets.apps.ministatefulset.dev || msts_die "CRD not established"
 k apply --server-side --force-conflicts -f "${deploy}/validation.yaml" >&2
 
+# Two StorageClasses for growing claims (beyond apps/v1): msts-expandable lets a
+# bound claim's request be raised (the API server's resize admission checks
+# allowVolumeExpansion), msts-fixed does not. Both are static: their volumes are the
+# PVs below, bound by the real PV controller; nothing resizes them, so a raised claim
+# keeps its capacity until something plays the resizer (the e2e test does).
+k apply --server-side -f - >&2 <<'SC'
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: msts-expandable
+provisioner: kubernetes.io/no-provisioner
+volumeBindingMode: Immediate
+allowVolumeExpansion: true
+---
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: msts-fixed
+provisioner: kubernetes.io/no-provisioner
+volumeBindingMode: Immediate
+allowVolumeExpansion: false
+SC
+
 n="${MSTS_PVS:-400}"
 if (( n == 0 )); then
   msts_log "CRD and admission policy installed (no PVs asked for)"
@@ -40,5 +63,27 @@ spec:
     path: /tmp/msts-pv-${i}
 PV
   done
+  # volumes of the two classes above, for lessons and `make run`
+  for class in msts-expandable msts-fixed; do
+    for i in $(seq 1 12); do
+      cat <<PV
+---
+apiVersion: v1
+kind: PersistentVolume
+metadata:
+  name: ${class}-pv-${i}
+  labels:
+    msts.test/pool: "true"
+spec:
+  storageClassName: ${class}
+  capacity:
+    storage: 1Gi
+  accessModes: ["ReadWriteOnce"]
+  persistentVolumeReclaimPolicy: Retain
+  hostPath:
+    path: /tmp/${class}-pv-${i}
+PV
+    done
+  done
 } | k apply --server-side -f - >/dev/null
-msts_log "CRD, admission policy and ${n} static PVs installed"
+msts_log "CRD, admission policy, StorageClasses msts-expandable and msts-fixed, ${n} static PVs and 12 of each class installed"

@@ -130,6 +130,22 @@ func TestAdmissionRejectsBadSpecs(t *testing.T) {
 			s.Spec.Ordinals = &appsv1alpha1.StatefulSetOrdinals{Start: math.MaxInt32 - 50}
 			s.Spec.Replicas = ptr(int32(100))
 		}, want: "spec.ordinals.start + spec.replicas must be at most 2147483648", appsV1Accepts: true},
+		// Beyond apps/v1: a StatefulSet has no such field (the API server drops it).
+		{name: "reserveOrdinals not an ordinal", mut: func(s *appsv1alpha1.MiniStatefulSet) {
+			s.Spec.ReserveOrdinals = []intstr.IntOrString{intstr.FromString("two")}
+		}, want: `spec.reserveOrdinals items must be ordinals (numbers from 0) or inclusive ranges of them such as "3-5"`, appsV1Accepts: true},
+		{name: "reserveOrdinals negative", mut: func(s *appsv1alpha1.MiniStatefulSet) {
+			s.Spec.ReserveOrdinals = []intstr.IntOrString{intstr.FromInt32(-1)}
+		}, want: "spec.reserveOrdinals items must be ordinals", appsV1Accepts: true},
+		{name: "reserveOrdinals range downward", mut: func(s *appsv1alpha1.MiniStatefulSet) {
+			s.Spec.ReserveOrdinals = []intstr.IntOrString{intstr.FromString("5-3")}
+		}, want: "spec.reserveOrdinals ranges must go from a lower ordinal to a higher one", appsV1Accepts: true},
+		{name: "reserveOrdinals past 2^31", mut: func(s *appsv1alpha1.MiniStatefulSet) {
+			s.Spec.ReserveOrdinals = []intstr.IntOrString{intstr.FromString("1-4294967296")}
+		}, want: "each at most 2147483647", appsV1Accepts: true},
+		{name: "unhealthyPodReplacement unknown", mut: func(s *appsv1alpha1.MiniStatefulSet) {
+			s.Spec.UpdateStrategy.RollingUpdate = &appsv1alpha1.RollingUpdateStatefulSetStrategy{UnhealthyPodReplacement: "Sometimes"}
+		}, want: `Unsupported value: "Sometimes"`, appsV1Accepts: true},
 		{name: "negative partition", mut: func(s *appsv1alpha1.MiniStatefulSet) {
 			s.Spec.UpdateStrategy = appsv1alpha1.StatefulSetUpdateStrategy{RollingUpdate: &appsv1alpha1.RollingUpdateStatefulSetStrategy{Partition: ptr(int32(-1))}}
 		}, want: "should be greater than or equal to 0"},
@@ -169,9 +185,21 @@ func TestAdmissionRejectsBadSpecs(t *testing.T) {
 		}, "spec.selector is immutable"},
 		{"serviceName", func(s *appsv1alpha1.MiniStatefulSet) { s.Spec.ServiceName = "other" }, "spec.serviceName is immutable"},
 		{"volumeClaimTemplates", func(s *appsv1alpha1.MiniStatefulSet) { s.Spec.VolumeClaimTemplates[0].Name = "other" }, "spec.volumeClaimTemplates is immutable"},
-		{"volumeClaimTemplates storage", func(s *appsv1alpha1.MiniStatefulSet) {
-			s.Spec.VolumeClaimTemplates[0].Spec.Resources.Requests[corev1.ResourceStorage] = resource.MustParse("2Gi")
-		}, "spec.volumeClaimTemplates is immutable"},
+		{"volumeClaimTemplates storage lowered", func(s *appsv1alpha1.MiniStatefulSet) {
+			s.Spec.VolumeClaimTemplates[0].Spec.Resources.Requests[corev1.ResourceStorage] = resource.MustParse("512Mi")
+		}, "resources.requests.storage may only be raised (a claim never shrinks): 512Mi would replace 1Gi"},
+		{"volumeClaimTemplates storage limit", func(s *appsv1alpha1.MiniStatefulSet) {
+			s.Spec.VolumeClaimTemplates[0].Spec.Resources.Limits = corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("5Gi")}
+		}, "spec.volumeClaimTemplates is immutable but for raising spec.resources.requests.storage"},
+		{"volumeClaimTemplates accessModes", func(s *appsv1alpha1.MiniStatefulSet) {
+			s.Spec.VolumeClaimTemplates[0].Spec.AccessModes = []corev1.PersistentVolumeAccessMode{corev1.ReadWriteMany}
+		}, "spec.volumeClaimTemplates is immutable but for raising spec.resources.requests.storage"},
+		{"volumeClaimTemplates storageClassName", func(s *appsv1alpha1.MiniStatefulSet) {
+			s.Spec.VolumeClaimTemplates[0].Spec.StorageClassName = ptr("other")
+		}, "spec.volumeClaimTemplates is immutable but for raising spec.resources.requests.storage"},
+		{"volumeClaimTemplates labels", func(s *appsv1alpha1.MiniStatefulSet) {
+			s.Spec.VolumeClaimTemplates[0].Labels = map[string]string{"tier": "x"}
+		}, "spec.volumeClaimTemplates is immutable but for raising spec.resources.requests.storage"},
 		{"volumeClaimTemplates added", func(s *appsv1alpha1.MiniStatefulSet) {
 			s.Spec.VolumeClaimTemplates = append(s.Spec.VolumeClaimTemplates, *s.Spec.VolumeClaimTemplates[0].DeepCopy())
 			s.Spec.VolumeClaimTemplates[1].Name = "more"
@@ -233,6 +261,17 @@ func TestAdmissionRejectsBadSpecs(t *testing.T) {
 			cur.Spec.Template.Spec.Containers[0].Image = "redis:8"
 		}))
 	})
+	// Beyond apps/v1: a claim template's storage request may be raised, and only that.
+	t.Run("claim template storage raised", func(t *testing.T) {
+		require.NoError(t, update(func(cur *appsv1alpha1.MiniStatefulSet) {
+			cur.Spec.VolumeClaimTemplates[0].Spec.Resources.Requests[corev1.ResourceStorage] = resource.MustParse("1536Mi")
+		}))
+		err := update(func(cur *appsv1alpha1.MiniStatefulSet) {
+			cur.Spec.VolumeClaimTemplates[0].Spec.Resources.Requests[corev1.ResourceStorage] = resource.MustParse("1Gi")
+		})
+		require.Error(t, err, "back down to 1Gi")
+		assert.Contains(t, err.Error(), "may only be raised")
+	})
 }
 
 // TestAdmissionAcceptsOddSpecs proves that specs at the limits, or odd but valid for
@@ -254,6 +293,12 @@ func TestAdmissionAcceptsOddSpecs(t *testing.T) {
 		}},
 		{name: "revisionHistoryLimit 0", mut: func(s *appsv1alpha1.MiniStatefulSet) { s.Spec.RevisionHistoryLimit = ptr(int32(0)) }},
 		{name: "maxUnavailable 100%", mut: withMaxUnavailable(intstr.FromString("100%"))},
+		{name: "reserveOrdinals of ordinals and ranges", mut: func(s *appsv1alpha1.MiniStatefulSet) {
+			s.Spec.ReserveOrdinals = []intstr.IntOrString{intstr.FromInt32(1), intstr.FromString("3-5"), intstr.FromString("7"), intstr.FromString("0-2147483647")}
+		}},
+		{name: "unhealthyPodReplacement Automatic", mut: func(s *appsv1alpha1.MiniStatefulSet) {
+			s.Spec.UpdateStrategy.RollingUpdate = &appsv1alpha1.RollingUpdateStatefulSetStrategy{UnhealthyPodReplacement: appsv1alpha1.AutomaticallyReplaceUnhealthyPods}
+		}},
 		{name: "claim template name of 63 characters", mut: func(s *appsv1alpha1.MiniStatefulSet) { renameClaim(s, "c"+strings.Repeat("b", 62)) }},
 		{name: "template annotations of exactly 256 KiB", mut: func(s *appsv1alpha1.MiniStatefulSet) {
 			s.Spec.Template.Annotations = map[string]string{"big": strings.Repeat("x", 256<<10-3)}

@@ -80,6 +80,12 @@ var codeUses = []rbacv1.PolicyRule{
 	{APIGroups: []string{""}, Resources: []string{"events"}, Verbs: []string{"create", "patch", "update"}},
 }
 
+// clusterCodeUses are the requests only a controller of every namespace makes.
+var clusterCodeUses = []rbacv1.PolicyRule{
+	// the StorageClass informer: may a claim's volume grow (WatchStorageClasses)
+	{APIGroups: []string{"storage.k8s.io"}, Resources: []string{"storageclasses"}, Verbs: []string{"list", "watch"}},
+}
+
 func rulesOf(t *testing.T, rel, kind string) []rbacv1.PolicyRule {
 	t.Helper()
 	for _, obj := range decodeManifests(t, rel) {
@@ -103,7 +109,7 @@ func rulesOf(t *testing.T, rel, kind string) []rbacv1.PolicyRule {
 // manifest of deploy/ has a wildcard. That they are enough is
 // TestNamespacedControllerUnderItsRole's business.
 func TestRBACGrantsWhatTheCodeUses(t *testing.T) {
-	assert.Equal(t, codeUses, rulesOf(t, "rbac.yaml", "ClusterRole"))
+	assert.Equal(t, append(slices.Clone(codeUses), clusterCodeUses...), rulesOf(t, "rbac.yaml", "ClusterRole"))
 	assert.Equal(t, codeUses, rulesOf(t, "namespaced/role.yaml", "Role"))
 	for _, rel := range []string{"rbac.yaml", "namespaced/role.yaml", "aggregate.yaml", "controller/leader-election.yaml"} {
 		for _, obj := range decodeManifests(t, rel) {

@@ -38,6 +38,12 @@ const (
 	ReasonFailedRelease = "FailedRelease"
 	// ReasonConflictingController is for a claim another controller owns.
 	ReasonConflictingController = "ConflictingController"
+	// ReasonReplacingUnhealthy is for a pod replaced under unhealthyPodReplacement
+	// Automatic (beyond apps/v1).
+	ReasonReplacingUnhealthy = "ReplacingUnhealthyPod"
+	// ReasonClaimNotExpandable is for a claim that cannot grow to its template's
+	// raised storage request (beyond apps/v1).
+	ReasonClaimNotExpandable = "ClaimNotExpandable"
 )
 
 // Reasons of the Waiting condition.
@@ -46,8 +52,10 @@ const (
 	WaitAvailable   = "WaitingForAvailable"
 	WaitTermination = "WaitingForTermination"
 	WaitClaim       = "WaitingForClaim"
-	WaitNameTaken   = "WaitingForName"
-	WaitProgressing = "Progressing"
-	WaitSettled     = "Settled"
-	WaitInvalidSpec = "InvalidSpec"
+	// WaitClaimStorage is for claims growing to a raised template request.
+	WaitClaimStorage = "WaitingForClaimStorage"
+	WaitNameTaken    = "WaitingForName"
+	WaitProgressing  = "Progressing"
+	WaitSettled      = "Settled"
+	WaitInvalidSpec  = "InvalidSpec"
 )

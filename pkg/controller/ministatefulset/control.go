@@ -50,6 +50,11 @@ type setControl struct {
 	progress *progress
 	// pacing spaces out the look-only passes of big Parallel sets (nil: never).
 	pacing *passPacing
+	// storageClasses reads StorageClasses (nil: the controller cannot), refusals
+	// are the claims the API server refused to grow, once the events not repeated.
+	storageClasses storageClassGetter
+	refusals       *refusals
+	once           *onceEvents
 }
 
 // syncSet runs a pass over a set whose pods were already adopted: pods are the set's
@@ -80,7 +85,8 @@ func (ctl *setControl) syncSet(ctx context.Context, set *appsv1alpha1.MiniStatef
 	if err := ctl.applyRevisions(ctx, set, &rp); err != nil {
 		return 0, err
 	}
-	snap := &snapshot{set: set, pods: pods, claim: claims, current: rp.current, update: rp.update, now: now}
+	snap := &snapshot{set: set, pods: pods, claim: claims, current: rp.current, update: rp.update, now: now,
+		storageClass: ctl.storageClasses, refused: ctl.refusals.getter(now)}
 	if snap.updateTemplate, err = templateOf(rp.update); err != nil {
 		return 0, err
 	}
@@ -98,7 +104,9 @@ func (ctl *setControl) syncSet(ctx context.Context, set *appsv1alpha1.MiniStatef
 		logger.V(4).Info("Decided", "action", a.kind.String(), "pod", klog.KObj(a.pod), "ordinal", ordinalOf(set, a.pod), "why", a.why)
 	}
 	for _, e := range p.events {
-		ctl.recorder.Event(set, e.eventType, e.reason, e.message)
+		if e.once == "" || ctl.once.first(e.once) {
+			ctl.recorder.Event(set, e.eventType, e.reason, e.message)
+		}
 	}
 	run := p
 	var dropped bool
@@ -111,6 +119,7 @@ func (ctl *setControl) syncSet(ctx context.Context, set *appsv1alpha1.MiniStatef
 	execErr := execute(ctx, run, func(ctx context.Context, a action) error { return ctl.do(ctx, set, a) })
 
 	st := computeStatus(set, selector, pods, rp.current.Name, rp.update.Name, now)
+	st.ClaimStorage = p.claimStorage
 	removeCondition(&st, appsv1alpha1.ConditionInvalidSpec)
 	waitingCondition(&st, set, p, pods, now)
 	var taken *nameTakenError
@@ -155,6 +164,15 @@ func (ctl *setControl) syncSet(ctx context.Context, set *appsv1alpha1.MiniStatef
 // do carries out one action through the seams.
 func (ctl *setControl) do(ctx context.Context, set *appsv1alpha1.MiniStatefulSet, a action) error {
 	defer ctl.progress.mark()
+	err := ctl.write(ctx, set, a)
+	if err == nil && a.done != nil {
+		ctl.recorder.Event(set, a.done.eventType, a.done.reason, a.done.message)
+	}
+	return err
+}
+
+// write is the API write of one action.
+func (ctl *setControl) write(ctx context.Context, set *appsv1alpha1.MiniStatefulSet, a action) error {
 	switch a.kind {
 	case createPod:
 		// Noted before the create, since the informer may deliver the pod before
@@ -177,6 +195,17 @@ func (ctl *setControl) do(ctx context.Context, set *appsv1alpha1.MiniStatefulSet
 		return ctl.pods.CreateClaims(ctx, set, a.pod, a.claims)
 	case updateClaim:
 		return ctl.pods.UpdateClaim(ctx, set, a.pod, a.claims[0])
+	case growClaim:
+		claim := a.claims[0]
+		err := ctl.pods.GrowClaim(ctx, set, a.pod, claim)
+		if apierrors.IsForbidden(err) {
+			// The resize admission's answer: the claim's StorageClass does not allow
+			// expansion. The claim is left as it is, and asked again later.
+			want := claim.Spec.Resources.Requests[corev1.ResourceStorage]
+			ctl.refusals.refuse(claim.UID, want.String(), "the API server refused: "+err.Error(), ctl.clock.Now())
+			return nil
+		}
+		return err
 	}
 	return fmt.Errorf("unknown action %d", a.kind)
 }

@@ -98,6 +98,8 @@ func NewScopedController(ctx context.Context, kubeClient kubernetes.Interface, c
 			waits:     newWaitGauge(),
 			progress:  prog,
 			pacing:    newPassPacing(),
+			refusals:  newRefusals(),
+			once:      newOnceEvents(),
 		},
 		progress: prog,
 	}

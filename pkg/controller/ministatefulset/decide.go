@@ -26,6 +26,10 @@ type snapshot struct {
 	current, update                 *appsv1.ControllerRevision
 	currentTemplate, updateTemplate *corev1.PodTemplateSpec
 	now                             time.Time
+	// storageClass and refused say whether a claim may grow (see storage.go); nil
+	// when unknown.
+	storageClass storageClassGetter
+	refused      refusalGetter
 }
 
 // claimGetter returns the existing claim of that name in the set's namespace, or nil.
@@ -52,10 +56,11 @@ const (
 	updatePod
 	createClaims
 	updateClaim
+	growClaim
 )
 
 func (k actionKind) String() string {
-	return [...]string{"create", "delete", "update", "create claims of", "update claim of"}[k]
+	return [...]string{"create", "delete", "update", "create claims of", "update claim of", "grow claim of"}[k]
 }
 
 // action is one API write the pass asks for.
@@ -72,11 +77,16 @@ type action struct {
 	// barrier makes a Parallel pass finish every earlier write before this one, so
 	// claims get their owners before the pods that own them go.
 	barrier bool
+	// done is an event to record once the write succeeds (nil: none beyond the
+	// write's own).
+	done *plannedEvent
 }
 
 // plannedEvent is an event the pass should record; decide only says so.
 type plannedEvent struct {
 	eventType, reason, message string
+	// once, when set, records the event only the first time this key is seen.
+	once string
 }
 
 // waitState is what the pass is waiting for, shown as the Waiting condition.
@@ -96,6 +106,8 @@ type plan struct {
 	// such as a claim of an earlier owner going away, whose event may map to no set.
 	backoff bool
 	events  []plannedEvent
+	// claimStorage is the progress of growing claims (nil: none to grow).
+	claimStorage *appsv1alpha1.ClaimStorageStatus
 	// barrierNext marks the next action added as the start of a new phase.
 	barrierNext bool
 }
@@ -120,16 +132,28 @@ func (p *plan) requeueIn(d time.Duration) {
 }
 
 // decide is the ordering algorithm of a StatefulSet, without I/O. It walks the
-// ordinals the set owns upward, then the condemned pods (ordinals outside
-// [start, start+replicas)) from the highest down. Under OrderedReady it stops at the
+// ordinals the set owns upward (the lowest replicas ordinals from start that
+// spec.reserveOrdinals leaves free), then the condemned pods (the others) from the
+// highest down. Under OrderedReady it stops at the
 // first write or the first pod that is not yet healthy; under Parallel it asks for
 // every write at once (at most maxCreatesPerPass creates) and never waits. It visits
 // the pods that exist and the ordinals it creates, never every ordinal of a huge set.
 func decide(s *snapshot) plan {
+	p, members := s.walk()
+	s.growClaims(&p, members)
+	return p
+}
+
+// walk is decide over the pods: it returns the plan and the members, the pods at the
+// set's ordinals, lowest first.
+func (s *snapshot) walk() (plan, []*corev1.Pod) {
 	set := s.set
 	p := plan{parallel: isParallel(set)}
 	monotonic := !p.parallel
-	start, end := startOrdinal(set), startOrdinal(set)+replicaCount(set)
+	// The set's ordinals are those in [start, end) that are not reserved.
+	reserved := reservedOf(set)
+	start := startOrdinal(set)
+	end := reserved.End(start, replicaCount(set))
 	minReady := set.Spec.MinReadySeconds
 
 	// members are the pods at the set's ordinals, lowest first; condemned the others,
@@ -142,7 +166,7 @@ func decide(s *snapshot) plan {
 	firstUnhealthyOrd := 0
 	for _, pod := range s.pods {
 		ord := ordinalOf(set, pod)
-		if ord >= start && ord < end {
+		if ord >= start && ord < end && !reserved.Has(ord) {
 			members = append(members, pod)
 		} else {
 			condemned = append(condemned, pod)
@@ -163,12 +187,12 @@ func decide(s *snapshot) plan {
 	k := 0
 	// holdsBack says, for a learner, what a halt at ord holds back.
 	holdsBack := func(ord int) string {
-		missing := ord + 1
+		missing := reserved.Next(ord + 1)
 		for _, pod := range members[k:] {
 			if ordinalOf(set, pod) != missing {
 				break
 			}
-			missing++
+			missing = reserved.Next(missing + 1)
 		}
 		if missing < end {
 			return " before creating " + podName(set, missing)
@@ -180,12 +204,12 @@ func decide(s *snapshot) plan {
 	}
 
 	creates := 0
-	for ord := start; ord < end; ord++ {
+	for ord := reserved.Next(start); ord < end; ord = reserved.Next(ord + 1) {
 		if k < len(members) && ordinalOf(set, members[k]) == ord {
 			pod := members[k]
 			k++
 			if s.visitMember(&p, pod, monotonic, holdsBack) {
-				return p
+				return p, members
 			}
 			continue
 		}
@@ -205,7 +229,7 @@ func decide(s *snapshot) plan {
 			p.waitFor(WaitClaim, "waiting for claim %s to finish terminating before creating %s", terminating, name)
 			p.backoff = true
 			if monotonic {
-				return p
+				return p, members
 			}
 			continue
 		}
@@ -213,7 +237,7 @@ func decide(s *snapshot) plan {
 			p.waitFor(WaitClaim, "waiting for claim %s, owned by an earlier %s, to be removed by the garbage collector before creating %s", stale, name, name)
 			p.backoff = true
 			if monotonic {
-				return p
+				return p, members
 			}
 			continue
 		}
@@ -222,7 +246,7 @@ func decide(s *snapshot) plan {
 		creates++
 		if monotonic {
 			p.waitFor(WaitReady, "waiting for %s to be Running and Ready%s", name, holdsBack(ord))
-			return p
+			return p, members
 		}
 	}
 
@@ -240,7 +264,7 @@ func decide(s *snapshot) plan {
 		if isTerminating(pod) {
 			if monotonic {
 				p.waitFor(WaitTermination, "waiting for %s to terminate%s", pod.Name, after)
-				return p
+				return p, members
 			}
 			continue
 		}
@@ -251,17 +275,17 @@ func decide(s *snapshot) plan {
 					what = fmt.Sprintf("be Ready for %ds (minReadySeconds)", minReady)
 				}
 				p.waitFor(WaitReady, "waiting for %s to %s before deleting %s", firstUnhealthy.Name, what, pod.Name)
-				return p
+				return p, members
 			}
 			if left := availableIn(pod, minReady, s.now); left > 0 {
 				p.waitFor(WaitAvailable, "waiting for %s to be Ready for %ds (minReadySeconds) before deleting it", pod.Name, minReady)
-				return p
+				return p, members
 			}
 		}
 		p.add(action{kind: deletePod, pod: pod, why: "scale down"})
 		if monotonic {
 			p.waitFor(WaitTermination, "waiting for %s to terminate%s", pod.Name, after)
-			return p
+			return p, members
 		}
 	}
 	// Scaling is done; only now are pods of an older revision replaced, as apps/v1
@@ -270,7 +294,7 @@ func decide(s *snapshot) plan {
 		p.phase()
 		s.rollingUpdate(&p, members)
 	}
-	return p
+	return p, members
 }
 
 // visitMember decides for a pod at one of the set's ordinals, and reports whether an
@@ -297,6 +321,13 @@ func (s *snapshot) visitMember(p *plan, pod *corev1.Pod, monotonic bool, holdsBa
 			p.waitFor(WaitTermination, "waiting for %s to terminate before recreating it", pod.Name)
 			return true
 		case !isRunningAndReady(pod):
+			if target := s.replacementFor(pod); target != "" {
+				p.add(action{kind: deletePod, pod: pod, why: fmt.Sprintf("not Running and Ready at revision %s: replaced at %s (unhealthyPodReplacement Automatic)", pod.Labels[LabelRevision], target),
+					done: &plannedEvent{eventType: corev1.EventTypeNormal, reason: ReasonReplacingUnhealthy,
+						message: fmt.Sprintf("Replacing pod %s, not Running and Ready at revision %s, with one at revision %s (unhealthyPodReplacement: Automatic)", pod.Name, pod.Labels[LabelRevision], target)}})
+				p.waitFor(WaitTermination, "waiting for %s, unhealthy at an older revision, to terminate before recreating it at %s%s", pod.Name, target, holdsBack(ord))
+				return true
+			}
 			p.waitFor(WaitReady, "waiting for %s to be Running and Ready%s", pod.Name, holdsBack(ord))
 			return true
 		case availableIn(pod, minReady, s.now) > 0:
@@ -311,6 +342,23 @@ func (s *snapshot) visitMember(p *plan, pod *corev1.Pod, monotonic bool, holdsBa
 	}
 	s.fixClaimOwners(p, pod, false)
 	return false
+}
+
+// replacementFor names the revision an unhealthy pod is replaced at without waiting
+// for it, or "" when it is waited for: only with unhealthyPodReplacement Automatic
+// under the RollingUpdate strategy, and only a pod not at the revision its ordinal
+// should run (a pod of the update revision that is not Ready is the rollout's own
+// news, and is waited for).
+func (s *snapshot) replacementFor(pod *corev1.Pod) string {
+	st := s.set.Spec.UpdateStrategy
+	if st.Type == appsv1alpha1.OnDeleteStatefulSetStrategyType || st.RollingUpdate == nil ||
+		st.RollingUpdate.UnhealthyPodReplacement != appsv1alpha1.AutomaticallyReplaceUnhealthyPods {
+		return ""
+	}
+	if _, target := s.templateFor(ordinalOf(s.set, pod)); pod.Labels[LabelRevision] != target {
+		return target
+	}
+	return ""
 }
 
 // rollingUpdate deletes pods not at the update revision, from the highest ordinal
@@ -401,8 +449,8 @@ func (s *snapshot) fixClaimOwners(p *plan, pod *corev1.Pod, scaledDown bool) {
 		}
 		refs, changed, conflict := claimRefs(s.set, claim, pod, scaledDown)
 		if conflict {
-			p.events = append(p.events, plannedEvent{corev1.EventTypeWarning, ReasonConflictingController,
-				fmt.Sprintf("PersistentVolumeClaim %s is controlled by another owner: the retention policy is not applied to it", name)})
+			p.events = append(p.events, plannedEvent{eventType: corev1.EventTypeWarning, reason: ReasonConflictingController,
+				message: fmt.Sprintf("PersistentVolumeClaim %s is controlled by another owner: the retention policy is not applied to it", name)})
 		}
 		if changed {
 			fixed := claim.DeepCopy()

@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	appsv1alpha1 "github.com/ministatefulset/ministatefulset/pkg/apis/apps/v1alpha1"
+	"github.com/ministatefulset/ministatefulset/pkg/ordinals"
 )
 
 // podName is the name of the pod at an ordinal.
@@ -287,7 +288,20 @@ func validateNumbers(set *appsv1alpha1.MiniStatefulSet) string {
 	if last := int64(startOrdinal(set)) + int64(replicaCount(set)); last > maxOrdinal+1 {
 		return fmt.Sprintf("spec.ordinals.start + spec.replicas is %d, more than 2147483648: every ordinal, and so every pod name <name>-<ordinal>, must fit in 32 bits", last)
 	}
+	reserved, err := ordinals.Parse(spec.ReserveOrdinals)
+	if err != nil {
+		return err.Error()
+	}
+	if end := reserved.End(startOrdinal(set), replicaCount(set)); end > maxOrdinal+1 {
+		return fmt.Sprintf("spec.replicas pods above spec.ordinals.start, skipping spec.reserveOrdinals, reach ordinal %d, more than 2147483647: every ordinal, and so every pod name <name>-<ordinal>, must fit in 32 bits", end-1)
+	}
 	return ""
+}
+
+// reservedOf is spec.reserveOrdinals (nothing for a spec validateNumbers refuses).
+func reservedOf(set *appsv1alpha1.MiniStatefulSet) ordinals.Reserved {
+	r, _ := ordinals.Parse(set.Spec.ReserveOrdinals)
+	return r
 }
 
 // Pod health predicates.

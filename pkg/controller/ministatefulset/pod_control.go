@@ -21,6 +21,7 @@ type podControl interface {
 	UpdatePod(ctx context.Context, set *appsv1alpha1.MiniStatefulSet, pod *corev1.Pod) error
 	CreateClaims(ctx context.Context, set *appsv1alpha1.MiniStatefulSet, pod *corev1.Pod, claims []*corev1.PersistentVolumeClaim) error
 	UpdateClaim(ctx context.Context, set *appsv1alpha1.MiniStatefulSet, pod *corev1.Pod, claim *corev1.PersistentVolumeClaim) error
+	GrowClaim(ctx context.Context, set *appsv1alpha1.MiniStatefulSet, pod *corev1.Pod, claim *corev1.PersistentVolumeClaim) error
 }
 
 type realPodControl struct {
@@ -136,6 +137,22 @@ func (pc *realPodControl) UpdateClaim(ctx context.Context, set *appsv1alpha1.Min
 	}
 	pc.recordClaimEvent("update", set, pod, claim, err)
 	return err
+}
+
+// GrowClaim writes a claim's raised storage request (and nothing else), on the
+// version of the claim decided on. A claim deleted meanwhile needs nothing.
+func (pc *realPodControl) GrowClaim(ctx context.Context, set *appsv1alpha1.MiniStatefulSet, pod *corev1.Pod, claim *corev1.PersistentVolumeClaim) error {
+	want := claim.Spec.Resources.Requests[corev1.ResourceStorage]
+	_, err := pc.client.CoreV1().PersistentVolumeClaims(claim.Namespace).Update(ctx, claim, metav1.UpdateOptions{FieldManager: FieldManager})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		pc.recorder.Eventf(set, corev1.EventTypeWarning, ReasonFailedUpdate, "grow Claim %s for Pod %s in MiniStatefulSet %s to %s failed error: %s", claim.Name, pod.Name, set.Name, want.String(), err)
+		return err
+	}
+	pc.recorder.Eventf(set, corev1.EventTypeNormal, ReasonSuccessfulUpdate, "grow Claim %s Pod %s in MiniStatefulSet %s to %s success", claim.Name, pod.Name, set.Name, want.String())
+	return nil
 }
 
 // podWrites counts each pod write the API server accepted, by verb.

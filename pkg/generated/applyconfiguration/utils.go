@@ -18,6 +18,8 @@ import (
 func ForKind(kind schema.GroupVersionKind) interface{} {
 	switch kind {
 	// Group=apps.ministatefulset.dev, Version=v1alpha1
+	case v1alpha1.SchemeGroupVersion.WithKind("ClaimStorageStatus"):
+		return &appsv1alpha1.ClaimStorageStatusApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("MiniStatefulSet"):
 		return &appsv1alpha1.MiniStatefulSetApplyConfiguration{}
 	case v1alpha1.SchemeGroupVersion.WithKind("MiniStatefulSetCondition"):

@@ -145,6 +145,22 @@ type MiniStatefulSetSpec struct {
 	// Ordinals sets the first ordinal. Defaults to 0.
 	// +optional
 	Ordinals *StatefulSetOrdinals `json:"ordinals,omitempty"`
+
+	// ReserveOrdinals are ordinals that get no pod: each item an ordinal (1) or an
+	// inclusive range ("3-5"). replicas counts the pods that run; they take the
+	// lowest ordinals from ordinals.start up that are not reserved (web-0, web-2,
+	// web-3 with 1 reserved), and the ordering guarantees hold over those. A pod at
+	// an ordinal reserved later is removed as in a scale-down: the highest first
+	// under OrderedReady, its claims kept unless whenScaled is Delete. Partition
+	// stays an ordinal: ordinals below ordinals.start + partition keep the current
+	// revision. Beyond apps/v1 (OpenKruise's Advanced StatefulSet has the same field).
+	// The items' form is checked by the ministatefulset-reserve-ordinals policy of
+	// deploy/validation.yaml (an int-or-string has no length bound, which puts the
+	// rule over the CRD's static cost budget), and again by the controller.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=64
+	ReserveOrdinals []intstr.IntOrString `json:"reserveOrdinals,omitempty"`
 }
 
 // StatefulSetUpdateStrategy is apps/v1 StatefulSetUpdateStrategy.
@@ -172,7 +188,28 @@ type RollingUpdateStatefulSetStrategy struct {
 	// (a number or a percentage of replicas, rounded down, at least 1).
 	// +optional
 	MaxUnavailable *intstr.IntOrString `json:"maxUnavailable,omitempty"`
+
+	// UnhealthyPodReplacement says what a rollout does with a pod that is not
+	// Running and Ready and not at the revision its ordinal should run. Never (or
+	// unset, the apps/v1 behaviour): an OrderedReady rollout waits for that pod, so a
+	// broken template stops it until someone deletes the pod by hand, even after
+	// the template is reverted. Automatic: the pod is replaced at once; replacing a
+	// pod that is already unavailable costs no availability. Beyond apps/v1.
+	// +optional
+	UnhealthyPodReplacement UnhealthyPodReplacementPolicy `json:"unhealthyPodReplacement,omitempty"`
 }
+
+// UnhealthyPodReplacementPolicy is Never or Automatic.
+// +kubebuilder:validation:Enum=Never;Automatic
+type UnhealthyPodReplacementPolicy string
+
+const (
+	// NeverReplaceUnhealthyPods waits for an unhealthy pod as apps/v1 does.
+	NeverReplaceUnhealthyPods UnhealthyPodReplacementPolicy = "Never"
+	// AutomaticallyReplaceUnhealthyPods replaces an unhealthy pod of an older
+	// revision without waiting for it.
+	AutomaticallyReplaceUnhealthyPods UnhealthyPodReplacementPolicy = "Automatic"
+)
 
 // StatefulSetPersistentVolumeClaimRetentionPolicy is the apps/v1 type of the same name.
 type StatefulSetPersistentVolumeClaimRetentionPolicy struct {
@@ -242,6 +279,29 @@ type MiniStatefulSetStatus struct {
 	// Selector is the label selector in string form, for the scale subresource.
 	// +optional
 	Selector string `json:"selector,omitempty"`
+
+	// ClaimStorage counts the claims of the pods that run against the storage their
+	// claim templates ask for, while a raised request is being applied; absent once
+	// every claim has grown (and when no template was raised). Beyond apps/v1.
+	// +optional
+	ClaimStorage *ClaimStorageStatus `json:"claimStorage,omitempty"`
+}
+
+// ClaimStorageStatus is the progress of growing claims after
+// volumeClaimTemplates[].spec.resources.requests.storage was raised.
+type ClaimStorageStatus struct {
+	// Claims is how many claims the pods that run have from templates with a
+	// storage request.
+	Claims int32 `json:"claims"`
+	// Requested is how many of them request at least their template's storage.
+	Requested int32 `json:"requested"`
+	// Resized is how many of them have a capacity of at least that: the volume has
+	// grown (a claim not yet bound counts once it asks for enough).
+	Resized int32 `json:"resized"`
+	// NotExpandable is how many cannot grow: their StorageClass does not allow
+	// volume expansion. They are left as they are, each with a Warning event.
+	// +optional
+	NotExpandable int32 `json:"notExpandable,omitempty"`
 }
 
 // MiniStatefulSetConditionType names a condition.

@@ -7,6 +7,7 @@ package v1alpha1
 import (
 	appsv1alpha1 "github.com/ministatefulset/ministatefulset/pkg/apis/apps/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
+	intstr "k8s.io/apimachinery/pkg/util/intstr"
 	v1 "k8s.io/client-go/applyconfigurations/meta/v1"
 )
 
@@ -48,6 +49,18 @@ type MiniStatefulSetSpecApplyConfiguration struct {
 	PersistentVolumeClaimRetentionPolicy *StatefulSetPersistentVolumeClaimRetentionPolicyApplyConfiguration `json:"persistentVolumeClaimRetentionPolicy,omitempty"`
 	// Ordinals sets the first ordinal. Defaults to 0.
 	Ordinals *StatefulSetOrdinalsApplyConfiguration `json:"ordinals,omitempty"`
+	// ReserveOrdinals are ordinals that get no pod: each item an ordinal (1) or an
+	// inclusive range ("3-5"). replicas counts the pods that run; they take the
+	// lowest ordinals from ordinals.start up that are not reserved (web-0, web-2,
+	// web-3 with 1 reserved), and the ordering guarantees hold over those. A pod at
+	// an ordinal reserved later is removed as in a scale-down: the highest first
+	// under OrderedReady, its claims kept unless whenScaled is Delete. Partition
+	// stays an ordinal: ordinals below ordinals.start + partition keep the current
+	// revision. Beyond apps/v1 (OpenKruise's Advanced StatefulSet has the same field).
+	// The items' form is checked by the ministatefulset-reserve-ordinals policy of
+	// deploy/validation.yaml (an int-or-string has no length bound, which puts the
+	// rule over the CRD's static cost budget), and again by the controller.
+	ReserveOrdinals []intstr.IntOrString `json:"reserveOrdinals,omitempty"`
 }
 
 // MiniStatefulSetSpecApplyConfiguration constructs a declarative configuration of the MiniStatefulSetSpec type for use with
@@ -143,5 +156,15 @@ func (b *MiniStatefulSetSpecApplyConfiguration) WithPersistentVolumeClaimRetenti
 // If called multiple times, the Ordinals field is set to the value of the last call.
 func (b *MiniStatefulSetSpecApplyConfiguration) WithOrdinals(value *StatefulSetOrdinalsApplyConfiguration) *MiniStatefulSetSpecApplyConfiguration {
 	b.Ordinals = value
+	return b
+}
+
+// WithReserveOrdinals adds the given value to the ReserveOrdinals field in the declarative configuration
+// and returns the receiver, so that objects can be build by chaining "With" function invocations.
+// If called multiple times, values provided by each call will be appended to the ReserveOrdinals field.
+func (b *MiniStatefulSetSpecApplyConfiguration) WithReserveOrdinals(values ...intstr.IntOrString) *MiniStatefulSetSpecApplyConfiguration {
+	for i := range values {
+		b.ReserveOrdinals = append(b.ReserveOrdinals, values[i])
+	}
 	return b
 }

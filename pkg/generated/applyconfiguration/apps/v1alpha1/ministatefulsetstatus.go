@@ -32,6 +32,10 @@ type MiniStatefulSetStatusApplyConfiguration struct {
 	Conditions []MiniStatefulSetConditionApplyConfiguration `json:"conditions,omitempty"`
 	// Selector is the label selector in string form, for the scale subresource.
 	Selector *string `json:"selector,omitempty"`
+	// ClaimStorage counts the claims of the pods that run against the storage their
+	// claim templates ask for, while a raised request is being applied; absent once
+	// every claim has grown (and when no template was raised). Beyond apps/v1.
+	ClaimStorage *ClaimStorageStatusApplyConfiguration `json:"claimStorage,omitempty"`
 }
 
 // MiniStatefulSetStatusApplyConfiguration constructs a declarative configuration of the MiniStatefulSetStatus type for use with
@@ -130,5 +134,13 @@ func (b *MiniStatefulSetStatusApplyConfiguration) WithConditions(values ...*Mini
 // If called multiple times, the Selector field is set to the value of the last call.
 func (b *MiniStatefulSetStatusApplyConfiguration) WithSelector(value string) *MiniStatefulSetStatusApplyConfiguration {
 	b.Selector = &value
+	return b
+}
+
+// WithClaimStorage sets the ClaimStorage field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the ClaimStorage field is set to the value of the last call.
+func (b *MiniStatefulSetStatusApplyConfiguration) WithClaimStorage(value *ClaimStorageStatusApplyConfiguration) *MiniStatefulSetStatusApplyConfiguration {
+	b.ClaimStorage = value
 	return b
 }

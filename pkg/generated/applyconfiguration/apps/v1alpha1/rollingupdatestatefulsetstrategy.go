@@ -5,6 +5,7 @@
 package v1alpha1
 
 import (
+	appsv1alpha1 "github.com/ministatefulset/ministatefulset/pkg/apis/apps/v1alpha1"
 	intstr "k8s.io/apimachinery/pkg/util/intstr"
 )
 
@@ -18,6 +19,13 @@ type RollingUpdateStatefulSetStrategyApplyConfiguration struct {
 	// MaxUnavailable is how many pods may be unavailable during the update
 	// (a number or a percentage of replicas, rounded down, at least 1).
 	MaxUnavailable *intstr.IntOrString `json:"maxUnavailable,omitempty"`
+	// UnhealthyPodReplacement says what a rollout does with a pod that is not
+	// Running and Ready and not at the revision its ordinal should run. Never (or
+	// unset, the apps/v1 behaviour): an OrderedReady rollout waits for that pod, so a
+	// broken template stops it until someone deletes the pod by hand, even after
+	// the template is reverted. Automatic: the pod is replaced at once; replacing a
+	// pod that is already unavailable costs no availability. Beyond apps/v1.
+	UnhealthyPodReplacement *appsv1alpha1.UnhealthyPodReplacementPolicy `json:"unhealthyPodReplacement,omitempty"`
 }
 
 // RollingUpdateStatefulSetStrategyApplyConfiguration constructs a declarative configuration of the RollingUpdateStatefulSetStrategy type for use with
@@ -39,5 +47,13 @@ func (b *RollingUpdateStatefulSetStrategyApplyConfiguration) WithPartition(value
 // If called multiple times, the MaxUnavailable field is set to the value of the last call.
 func (b *RollingUpdateStatefulSetStrategyApplyConfiguration) WithMaxUnavailable(value intstr.IntOrString) *RollingUpdateStatefulSetStrategyApplyConfiguration {
 	b.MaxUnavailable = &value
+	return b
+}
+
+// WithUnhealthyPodReplacement sets the UnhealthyPodReplacement field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the UnhealthyPodReplacement field is set to the value of the last call.
+func (b *RollingUpdateStatefulSetStrategyApplyConfiguration) WithUnhealthyPodReplacement(value appsv1alpha1.UnhealthyPodReplacementPolicy) *RollingUpdateStatefulSetStrategyApplyConfiguration {
+	b.UnhealthyPodReplacement = &value
 	return b
 }
