@@ -249,6 +249,10 @@ func (c *chaosRun) restartAPIServer() string {
 	start := time.Now()
 	c.mon.apiDown()
 	defer c.mon.apiUp()
+	// The Lease's watch is blind while the server is away, whether or not its error
+	// handler hears of it (see leaseWatch.outage).
+	c.lease.outage(start)
+	defer func() { c.lease.outage(time.Now()) }()
 	out, err := exec.CommandContext(ctx, "../cluster/restart-apiserver.sh").Output()
 	took := time.Since(start).Round(10 * time.Millisecond)
 	if err != nil {

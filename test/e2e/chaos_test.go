@@ -123,6 +123,15 @@ func TestChaos(t *testing.T) {
 			"API server restarts hit this cluster", dir, os.Getenv("MSTS_KUBECONFIG"))
 	}
 	seed, n, convergeBound := chaosConfig(t)
+	// Registered first, so it runs last: when the run fails, its summary is the last
+	// thing printed, after the traces and log tails of the cleanups below (CI shows
+	// the end of a failing test's output).
+	var report string
+	t.Cleanup(func() {
+		if t.Failed() && report != "" {
+			t.Logf("the chaos run failed; its %s", report)
+		}
+	})
 	plan := planChaos(seed, n)
 	t.Logf("chaos: seed %d, %d actions, plan %s; replay with MSTS_CHAOS_SEED=%d MSTS_CHAOS_ACTIONS=%d (make chaos SEED=%d ACTIONS=%d)",
 		seed, n, planHash(plan), seed, n, seed, n)
@@ -197,7 +206,7 @@ func TestChaos(t *testing.T) {
 		converged,
 	}
 	c.mu.Unlock()
-	report := "chaos summary\n  " + strings.Join(summary, "\n  ")
+	report = "chaos summary\n  " + strings.Join(summary, "\n  ")
 	for _, v := range violations {
 		report += "\n  VIOLATION: " + v
 	}
