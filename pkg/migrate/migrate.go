@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -157,6 +158,12 @@ func preflight(ctx context.Context, c workload.Clients, set *workload.Set, targe
 		return fmt.Errorf("%s already exists: two controllers would fight over the pods", target)
 	case !isNotFound(err):
 		return err
+	}
+	if fields := set.Beyond.Fields(); target.Kind == workload.StatefulSet && len(fields) > 0 {
+		// --allow-unsettled does not lift this: the StatefulSet would silently act
+		// otherwise (run pods at reserved ordinals, wait for a broken pod).
+		return fmt.Errorf("%s uses %s, which an apps/v1 StatefulSet has no field for: remove it from the spec first, or keep the set a MiniStatefulSet",
+			set.Ref(), strings.Join(fields, " and "))
 	}
 	if opts.AllowUnsettled {
 		return nil

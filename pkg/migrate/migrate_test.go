@@ -10,11 +10,13 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	kubefake "k8s.io/client-go/kubernetes/fake"
 	"k8s.io/klog/v2/ktesting"
 
 	controller "github.com/ministatefulset/ministatefulset/pkg/controller/ministatefulset"
 	mstsfake "github.com/ministatefulset/ministatefulset/pkg/generated/clientset/versioned/fake"
+	"github.com/ministatefulset/ministatefulset/pkg/ordinals"
 	"github.com/ministatefulset/ministatefulset/pkg/workload"
 )
 
@@ -124,4 +126,24 @@ func TestTemplateDiffNamesEachPath(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{"spec.containers[0].image", "spec.dnsPolicy"}, templateDiff(a, b))
 	assert.Empty(t, templateDiff(a, a))
+}
+
+func TestPreflightRefusesFieldsAStatefulSetHasNot(t *testing.T) {
+	_, ctx := ktesting.NewTestContext(t)
+	target := workload.Ref{Kind: workload.StatefulSet, Namespace: "ns", Name: "web"}
+	c := clientsWith()
+	sts, _ := settledSts(template("nginx:1", true))
+	set := workload.FromStatefulSet(sts)
+	set.Kind = workload.MiniStatefulSet
+	require.NoError(t, preflight(ctx, c, set, target, Options{}), "a set with nothing beyond apps/v1 moves")
+
+	reserved, err := ordinals.Parse([]intstr.IntOrString{intstr.FromInt32(1)})
+	require.NoError(t, err)
+	set.Beyond = workload.Beyond{Reserved: reserved, UnhealthyPodReplacement: "Automatic"}
+	err = preflight(ctx, c, set, target, Options{AllowUnsettled: true})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "msts/web uses spec.reserveOrdinals and spec.updateStrategy.rollingUpdate.unhealthyPodReplacement, which an apps/v1 StatefulSet has no field for")
+
+	set.Beyond = workload.Beyond{UnhealthyPodReplacement: "Never"}
+	assert.NoError(t, preflight(ctx, c, set, target, Options{}), "Never is apps/v1's behaviour")
 }

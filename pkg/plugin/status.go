@@ -92,6 +92,12 @@ type StatusReport struct {
 	Waiting       string  `json:"waiting"`
 	WaitingSource string  `json:"waitingSource"`
 	Rollout       Rollout `json:"rollout"`
+	// Beyond apps/v1 (MiniStatefulSet only): the reserved ordinals ("1, 3-5"), the
+	// unhealthy pod replacement policy when set, and claims growing to a raised
+	// template request.
+	Reserved                string                           `json:"reservedOrdinals,omitempty"`
+	UnhealthyPodReplacement string                           `json:"unhealthyPodReplacement,omitempty"`
+	ClaimStorage            *appsv1alpha1.ClaimStorageStatus `json:"claimStorage,omitempty"`
 	// observed is true once the status has caught up with the spec and the pods.
 	observed bool
 }
@@ -162,6 +168,7 @@ func buildStatus(ctx context.Context, c workload.Clients, ref workload.Ref, now 
 		return nil, err
 	}
 	rep.Rollout = rolloutOf(set, pods)
+	rep.Reserved, rep.UnhealthyPodReplacement, rep.ClaimStorage = set.Beyond.Reserved.String(), set.Beyond.UnhealthyPodReplacement, set.Beyond.ClaimStorage
 	rep.observed = statusCaughtUp(set)
 	return rep, nil
 }
@@ -210,7 +217,7 @@ func rolloutOf(set *workload.Set, pods []corev1.Pod) Rollout {
 	r := Rollout{Total: set.Replicas(), Partition: set.Partition(), CurrentRevision: set.Status.CurrentRevision, UpdateRevision: set.Status.UpdateRevision}
 	for i := range pods {
 		ref := metav1.GetControllerOf(&pods[i])
-		if ord, ok := set.Ordinal(pods[i].Name); ok && ord >= set.Start() && ord < set.Start()+set.Replicas() && ref != nil && ref.UID == set.UID &&
+		if ord, ok := set.Ordinal(pods[i].Name); ok && set.InUse(ord) && ref != nil && ref.UID == set.UID &&
 			pods[i].Labels[appsv1.ControllerRevisionHashLabelKey] == set.Status.UpdateRevision && pods[i].DeletionTimestamp == nil {
 			r.Updated++
 		}

@@ -21,6 +21,12 @@ func (rep *StatusReport) print(out io.Writer) error {
 		fmt.Fprintf(out, ", minReadySeconds %d", rep.MinReadySeconds)
 	}
 	fmt.Fprintln(out)
+	if rep.Reserved != "" {
+		fmt.Fprintf(out, "Reserved ordinals (no pod): %s\n", rep.Reserved)
+	}
+	if rep.UnhealthyPodReplacement != "" {
+		fmt.Fprintf(out, "Unhealthy pod replacement: %s\n", rep.UnhealthyPodReplacement)
+	}
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "ORDINAL\tPOD\tPHASE\tREADY\tAVAILABLE\tREVISION\tCLAIMS\tAGE\tRESTARTS\tNOTE")
 	for _, r := range rep.Ordinals {
@@ -43,6 +49,13 @@ func (rep *StatusReport) print(out io.Writer) error {
 	}
 	fmt.Fprintf(out, "Waiting: %s\n  (%s)\n", rep.Waiting, rep.WaitingSource)
 	fmt.Fprintf(out, "Rollout: %s\n", rep.Rollout.Summary)
+	if cs := rep.ClaimStorage; cs != nil {
+		fmt.Fprintf(out, "Claim storage: %d of %d claims have grown to their templates' request, %d ask for it", cs.Resized, cs.Claims, cs.Requested)
+		if cs.NotExpandable > 0 {
+			fmt.Fprintf(out, ", %d cannot grow (their StorageClass does not allow volume expansion)", cs.NotExpandable)
+		}
+		fmt.Fprintln(out)
+	}
 	return nil
 }
 

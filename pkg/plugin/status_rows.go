@@ -18,7 +18,8 @@ import (
 // have no pod, and pods outside its ordinals. It costs what exists plus a few rows,
 // never one row per replica of a huge set.
 func ordinalRows(set *workload.Set, pods []corev1.Pod, claims map[string]*corev1.PersistentVolumeClaim, now time.Time) ([]OrdinalRow, int) {
-	start, end := set.Start(), set.Start()+set.Replicas()
+	start, end := set.Start(), set.End()
+	reserved := set.Beyond.Reserved
 	var rows []OrdinalRow
 	has := map[int]bool{}
 	owned := 0
@@ -29,15 +30,18 @@ func ordinalRows(set *workload.Set, pods []corev1.Pod, claims map[string]*corev1
 		}
 		has[ord] = true
 		row := podRow(set, ord, &pods[i], claims, now)
-		if ord < start || ord >= end {
+		switch {
+		case ord >= start && ord < end && reserved.Has(ord):
+			row.Note = joinNote(row.Note, "condemned: reserved (spec.reserveOrdinals)")
+		case ord < start || ord >= end:
 			row.Note = joinNote(row.Note, fmt.Sprintf("condemned: outside ordinals [%d, %d)", start, end))
-		} else {
+		default:
 			owned++
 		}
 		rows = append(rows, row)
 	}
 	listed := 0
-	for ord := start; ord < end && listed < maxMissingRows; ord++ {
+	for ord := reserved.Next(start); ord < end && listed < maxMissingRows; ord = reserved.Next(ord + 1) {
 		if !has[ord] {
 			rows = append(rows, OrdinalRow{Ordinal: ord, Pod: set.PodName(ord), Claims: claimsOf(set, ord, claims)})
 			listed++

@@ -69,3 +69,17 @@ func TestSortHistoryPutsDeletionsOfOneSecondTopDown(t *testing.T) {
 	SortHistory("web", recs)
 	assert.Equal(t, []string{"spec set", "created web-0", "ready web-0", "event web-2", "event web-1"}, steps(recs))
 }
+
+// The events of the fields beyond apps/v1 are told as the pod's: a replaced
+// unhealthy pod, a grown claim.
+func TestHistoryTellsTheBeyondEventsOfTheirPods(t *testing.T) {
+	_, ctx := ktesting.NewTestContext(t)
+	set := newSet(workload.MiniStatefulSet, "web", 3)
+	kube := fake.NewClientset(
+		newEvent(set, "ReplacingUnhealthyPod", "Replacing Pod web-2, not Running and Ready at revision web-b, with one at revision web-a (unhealthyPodReplacement: Automatic)", 1),
+		newEvent(set, "SuccessfulUpdate", "grow Claim data-web-1 Pod web-1 in MiniStatefulSet web to 2Gi success", 2))
+	got, err := History(ctx, workload.Clients{Kube: kube, Sets: mstsfake.NewClientset()}, set)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"created set", "event web-2", "event web-1"}, steps(got))
+	assert.Contains(t, got[1].Detail, "ReplacingUnhealthyPod: Replacing Pod web-2")
+}

@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	appsv1alpha1 "github.com/ministatefulset/ministatefulset/pkg/apis/apps/v1alpha1"
+	"github.com/ministatefulset/ministatefulset/pkg/ordinals"
 )
 
 // Set is either kind of set, its spec and status in apps/v1 terms (MiniStatefulSet
@@ -22,6 +23,32 @@ type Set struct {
 	// Waiting is the MiniStatefulSet's Waiting condition, in the controller's words;
 	// nil for a StatefulSet, which has none.
 	Waiting *appsv1.StatefulSetCondition
+	// Beyond holds a MiniStatefulSet's fields that apps/v1 has no room for (zero for
+	// a StatefulSet).
+	Beyond Beyond
+}
+
+// Beyond is what a MiniStatefulSet's spec and status carry beyond apps/v1.
+type Beyond struct {
+	// Reserved is spec.reserveOrdinals (nothing for one that does not parse: the
+	// controller reports that spec as invalid).
+	Reserved ordinals.Reserved
+	// UnhealthyPodReplacement is spec.updateStrategy.rollingUpdate's ("" when unset).
+	UnhealthyPodReplacement string
+	// ClaimStorage is status.claimStorage: claims growing to a raised template request.
+	ClaimStorage *appsv1alpha1.ClaimStorageStatus
+}
+
+// Fields names the fields beyond apps/v1 the set uses, as spec paths.
+func (b Beyond) Fields() []string {
+	var out []string
+	if !b.Reserved.Empty() {
+		out = append(out, "spec.reserveOrdinals")
+	}
+	if b.UnhealthyPodReplacement != "" && b.UnhealthyPodReplacement != string(appsv1alpha1.NeverReplaceUnhealthyPods) {
+		out = append(out, "spec.updateStrategy.rollingUpdate.unhealthyPodReplacement")
+	}
+	return out
 }
 
 // Ref names the set.
@@ -57,6 +84,15 @@ func (s *Set) Partition() int {
 		return int(*ru.Partition)
 	}
 	return 0
+}
+
+// End is one past the highest ordinal the set's pods take.
+func (s *Set) End() int { return s.Beyond.Reserved.End(s.Start(), s.Replicas()) }
+
+// InUse reports whether the set puts a pod at ord: one of the lowest Replicas
+// ordinals from Start that are not reserved.
+func (s *Set) InUse(ord int) bool {
+	return ord >= s.Start() && ord < s.End() && !s.Beyond.Reserved.Has(ord)
 }
 
 // PodName is the name of the pod at an ordinal.
@@ -98,6 +134,11 @@ func FromMiniStatefulSet(m *appsv1alpha1.MiniStatefulSet) (*Set, error) {
 			s.Waiting = &c
 		}
 	}
+	s.Beyond.Reserved, _ = ordinals.Parse(m.Spec.ReserveOrdinals)
+	if ru := m.Spec.UpdateStrategy.RollingUpdate; ru != nil {
+		s.Beyond.UnhealthyPodReplacement = string(ru.UnhealthyPodReplacement)
+	}
+	s.Beyond.ClaimStorage = m.Status.ClaimStorage.DeepCopy()
 	return s, nil
 }
 

@@ -125,7 +125,7 @@ func TestBeyondUnhealthyPodReplacement(t *testing.T) {
 	assert.Equal(t, []string{"terminating 2", "gone 2", "created 2", "ready 2"}, b.order(), "only the broken pod is replaced")
 	replaced := b.events("ReplacingUnhealthyPod")
 	require.Len(t, replaced, 1)
-	assert.Contains(t, replaced[0], "Replacing pod app-2, not Running and Ready at revision")
+	assert.Contains(t, replaced[0], "Replacing Pod app-2, not Running and Ready at revision")
 }
 
 // TestBeyondReserveOrdinals: reserved ordinals get no pod; replicas counts the pods

@@ -79,7 +79,7 @@ func TestAutomaticReplacementRecoversAStuckRollout(t *testing.T) {
 		}
 	}
 	require.Len(t, replaced, 1, "one event says why the pod went")
-	assert.Contains(t, replaced[0], "Replacing pod web-2")
+	assert.Contains(t, replaced[0], "Replacing Pod web-2")
 
 	f.mustSync("web")
 	assert.Empty(t, podWrites(f.writes()), "the terminating pod is waited for, not deleted again")

@@ -324,7 +324,7 @@ func (s *snapshot) visitMember(p *plan, pod *corev1.Pod, monotonic bool, holdsBa
 			if target := s.replacementFor(pod); target != "" {
 				p.add(action{kind: deletePod, pod: pod, why: fmt.Sprintf("not Running and Ready at revision %s: replaced at %s (unhealthyPodReplacement Automatic)", pod.Labels[LabelRevision], target),
 					done: &plannedEvent{eventType: corev1.EventTypeNormal, reason: ReasonReplacingUnhealthy,
-						message: fmt.Sprintf("Replacing pod %s, not Running and Ready at revision %s, with one at revision %s (unhealthyPodReplacement: Automatic)", pod.Name, pod.Labels[LabelRevision], target)}})
+						message: fmt.Sprintf("Replacing Pod %s, not Running and Ready at revision %s, with one at revision %s (unhealthyPodReplacement: Automatic)", pod.Name, pod.Labels[LabelRevision], target)}})
 				p.waitFor(WaitTermination, "waiting for %s, unhealthy at an older revision, to terminate before recreating it at %s%s", pod.Name, target, holdsBack(ord))
 				return true
 			}
