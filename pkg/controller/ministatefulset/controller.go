@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -36,6 +37,24 @@ const controllerUIDIndex = "controllerUID"
 // pass looks for orphans to adopt among those only: scanning a namespace of 1,500
 // pods for them on every pass took a quarter of the controller's CPU.
 const orphanIndex = "orphanNamespace"
+
+// maxRetryBackoff bounds the wait before a failed pass is tried again. Every event
+// of a failing set brings a pass that fails again and doubles the backoff, so with
+// client-go's default bound (1000 s) a set refused by a quota for a few seconds of
+// busy events was not tried again for minutes after the quota was raised (seen in an
+// e2e run: 31 failures in 6 s, then nothing for the test's 90 s). Kept at 30 s, a
+// set whose writes keep failing costs one pass every 30 s.
+const maxRetryBackoff = 30 * time.Second
+
+// retryLimiter is client-go's default controller rate limiter (per-item exponential
+// backoff from 5 ms, and an overall 10 per second with bursts of 100) with the
+// per-item backoff bounded by maxRetryBackoff.
+func retryLimiter() workqueue.TypedRateLimiter[cache.ObjectName] {
+	return workqueue.NewTypedMaxOfRateLimiter(
+		workqueue.NewTypedItemExponentialFailureRateLimiter[cache.ObjectName](5*time.Millisecond, maxRetryBackoff),
+		&workqueue.TypedBucketRateLimiter[cache.ObjectName]{Limiter: rate.NewLimiter(rate.Limit(10), 100)},
+	)
+}
 
 // DrainTimeout bounds how long a shutdown waits for passes already under way.
 const DrainTimeout = 30 * time.Second
@@ -83,8 +102,7 @@ func NewScopedController(ctx context.Context, kubeClient kubernetes.Interface, c
 		pods:      pods,
 		claims:    claims,
 		revisions: revisions,
-		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
-			workqueue.DefaultTypedControllerRateLimiter[cache.ObjectName](),
+		queue: workqueue.NewTypedRateLimitingQueueWithConfig(retryLimiter(),
 			workqueue.TypedRateLimitingQueueConfig[cache.ObjectName]{Name: "ministatefulset"}),
 		recorder: recorder,
 		control: &setControl{

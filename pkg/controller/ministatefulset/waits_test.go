@@ -167,3 +167,17 @@ func TestReadyTransitionRequeuesAfterMinReadySeconds(t *testing.T) {
 	require.NoError(t, err, "no pass came minReadySeconds + 1s after web-0 became Ready")
 	assert.Equal(t, []string{"default/web"}, queued(f))
 }
+
+// A failing set's retries never wait longer than maxRetryBackoff, however many
+// failures came before: a refusal that ends (a quota raised) is seen in time.
+func TestRetryBackoffIsBounded(t *testing.T) {
+	l := retryLimiter()
+	key := objectKey("web")
+	var last time.Duration
+	for range 40 {
+		last = l.When(key)
+	}
+	assert.Equal(t, maxRetryBackoff, last, "after 40 failures")
+	l.Forget(key)
+	assert.Equal(t, 5*time.Millisecond, l.When(key), "a success starts over")
+}
