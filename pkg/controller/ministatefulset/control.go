@@ -86,7 +86,7 @@ func (ctl *setControl) syncSet(ctx context.Context, set *appsv1alpha1.MiniStatef
 		return 0, err
 	}
 	snap := &snapshot{set: set, pods: pods, claim: claims, current: rp.current, update: rp.update, now: now,
-		storageClass: ctl.storageClasses, refused: ctl.refusals.getter(now)}
+		storageClass: ctl.storageClasses, refused: ctl.refusals.getter(now), growsClaims: true}
 	if snap.updateTemplate, err = templateOf(rp.update); err != nil {
 		return 0, err
 	}

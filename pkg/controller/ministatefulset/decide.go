@@ -30,6 +30,9 @@ type snapshot struct {
 	// when unknown.
 	storageClass storageClassGetter
 	refused      refusalGetter
+	// growsClaims raises claims to their templates' storage: false when explaining a
+	// StatefulSet, whose own controller does not.
+	growsClaims bool
 }
 
 // claimGetter returns the existing claim of that name in the set's namespace, or nil.
@@ -140,7 +143,9 @@ func (p *plan) requeueIn(d time.Duration) {
 // the pods that exist and the ordinals it creates, never every ordinal of a huge set.
 func decide(s *snapshot) plan {
 	p, members := s.walk()
-	s.growClaims(&p, members)
+	if s.growsClaims {
+		s.growClaims(&p, members)
+	}
 	return p
 }
 

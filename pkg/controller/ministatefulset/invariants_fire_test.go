@@ -86,7 +86,7 @@ func TestInvariantsCanFire(t *testing.T) {
 			r.writes = append(r.writes, "delete pods web-1")
 			delete(r.after, "web-1")
 		},
-		want: "OrderedReady deleted web-1 while a higher ordinal existed",
+		want: "OrderedReady deleted web-1 while a higher condemned ordinal existed",
 	}, {
 		name: "a Failed pod deleted above an unhealthy one",
 		broke: func(f *fixture, r *passRecord) {

@@ -9,6 +9,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	appsv1alpha1 "github.com/ministatefulset/ministatefulset/pkg/apis/apps/v1alpha1"
@@ -43,9 +44,23 @@ type passRecord struct {
 }
 
 func (r *passRecord) start() int { return startOrdinal(r.view) }
-func (r *passRecord) end() int   { return startOrdinal(r.view) + replicaCount(r.view) }
+
+// end is one past the highest ordinal in use; the ordinals in use are those in
+// [start, end) that spec.reserveOrdinals leaves free.
+func (r *passRecord) end() int { return reservedOf(r.view).End(r.start(), replicaCount(r.view)) }
 func (r *passRecord) inRange(ord int) bool {
-	return ord >= r.start() && ord < r.end()
+	return ord >= r.start() && ord < r.end() && !reservedOf(r.view).Has(ord)
+}
+
+// reserved reports an ordinal that gets no pod.
+func (r *passRecord) reserved(ord int) bool { return reservedOf(r.view).Has(ord) }
+
+// replacesUnhealthy reports unhealthyPodReplacement Automatic under OrderedReady,
+// where the walk replaces an un-Ready pod of another revision without waiting.
+func (r *passRecord) replacesUnhealthy() bool {
+	ru := r.view.Spec.UpdateStrategy.RollingUpdate
+	return !isParallel(r.view) && r.view.Spec.UpdateStrategy.Type != appsv1alpha1.OnDeleteStatefulSetStrategyType &&
+		ru != nil && ru.UnhealthyPodReplacement == appsv1alpha1.AutomaticallyReplaceUnhealthyPods
 }
 
 // ours reports whether the set controls the pod.
@@ -178,6 +193,13 @@ func checkClaimsKept(r *passRecord) []string {
 			continue
 		}
 		a, b := after.DeepCopy(), before.DeepCopy()
+		if grown, ok := a.Spec.Resources.Requests[corev1.ResourceStorage]; ok && !grown.Equal(b.Spec.Resources.Requests[corev1.ResourceStorage]) {
+			// A claim may only grow, and only to what its template asks.
+			if !claimMayGrowTo(r.view, name, grown) || grown.Cmp(b.Spec.Resources.Requests[corev1.ResourceStorage]) < 0 {
+				v = append(v, fmt.Sprintf("claim %s's storage request went to %s, not up to its template's", name, grown.String()))
+			}
+			a.Spec.Resources.Requests[corev1.ResourceStorage] = b.Spec.Resources.Requests[corev1.ResourceStorage]
+		}
 		a.OwnerReferences, b.OwnerReferences = nil, nil
 		a.ResourceVersion, b.ResourceVersion = "", ""
 		a.ManagedFields, b.ManagedFields = nil, nil
@@ -255,6 +277,9 @@ func checkCreations(r *passRecord) []string {
 			v = append(v, fmt.Sprintf("OrderedReady created %d pods in one pass", len(created)))
 		}
 		for o := r.start(); o < ord; o++ {
+			if r.reserved(o) {
+				continue
+			}
 			if lower := members[o]; lower == nil || !isHealthy(lower) || !isAvailable(lower, r.view.Spec.MinReadySeconds, r.now) {
 				v = append(v, fmt.Sprintf("OrderedReady created %s while %s was not Running, Ready and available", p.Name, podName(r.view, o)))
 			}
@@ -270,9 +295,11 @@ func checkDeletions(r *passRecord) []string {
 	var v []string
 	created, deleted := r.createdAndDeleted()
 	members := r.members()
+	// highest is the highest condemned ordinal: a reserved one may lie below pods
+	// the set keeps, and is still removed highest first among the condemned.
 	highest := -1
 	for _, p := range r.viewPods {
-		if r.ours(p) {
+		if r.ours(p) && !r.inRange(ordinalOf(r.view, p)) {
 			highest = max(highest, ordinalOf(r.view, p))
 		}
 	}
@@ -287,6 +314,9 @@ func checkDeletions(r *passRecord) []string {
 		case isFailed(p) || isSucceeded(p):
 			if !isParallel(r.view) {
 				for o := r.start(); o < min(ord, r.end()); o++ {
+					if r.reserved(o) {
+						continue
+					}
 					if lower := members[o]; lower == nil || !isHealthy(lower) {
 						v = append(v, fmt.Sprintf("OrderedReady deleted the %s %s while %s below was not healthy", p.Status.Phase, p.Name, podName(r.view, o)))
 					}
@@ -299,9 +329,12 @@ func checkDeletions(r *passRecord) []string {
 				v = append(v, fmt.Sprintf("OrderedReady deleted %d and created %d pods in one pass", len(deleted), len(created)))
 			}
 			if ord != highest {
-				v = append(v, fmt.Sprintf("OrderedReady deleted %s while a higher ordinal existed or was still terminating", p.Name))
+				v = append(v, fmt.Sprintf("OrderedReady deleted %s while a higher condemned ordinal existed or was still terminating", p.Name))
 			}
 			for o := r.start(); o < r.end(); o++ {
+				if r.reserved(o) {
+					continue
+				}
 				if m := members[o]; m == nil || !isHealthy(m) {
 					v = append(v, fmt.Sprintf("OrderedReady deleted %s while %s was not healthy", p.Name, podName(r.view, o)))
 				}
@@ -326,6 +359,9 @@ func checkUpdateDeletes(r *passRecord, members map[int]*corev1.Pod, deleted []*c
 	minReady := r.view.Spec.MinReadySeconds
 	unavailable := 0
 	for o := r.start(); o < r.end(); o++ {
+		if r.reserved(o) {
+			continue
+		}
 		if p := members[o]; p == nil || !isAvailable(p, minReady, r.now) || isTerminating(p) {
 			unavailable++
 		}
@@ -334,6 +370,19 @@ func checkUpdateDeletes(r *passRecord, members map[int]*corev1.Pod, deleted []*c
 	for _, p := range deleted {
 		isDeleted[p.Name] = true
 		ord := ordinalOf(r.view, p)
+		if r.replacesUnhealthy() && !isRunningAndReady(p) {
+			// Replaced without waiting: it must not be at the revision its ordinal runs.
+			target := update
+			if ord < r.start()+partition(r.view) {
+				if t := r.templateOfRevision(r.view.Status.CurrentRevision); t != nil {
+					target = r.revisionHolding(t)
+				}
+			}
+			if p.Labels[LabelRevision] == target {
+				v = append(v, fmt.Sprintf("replaced the un-Ready %s though it is at the revision its ordinal runs (%s)", p.Name, target))
+			}
+			continue
+		}
 		lowest = min(lowest, ord)
 		if p.Labels[LabelRevision] == update {
 			v = append(v, fmt.Sprintf("deleted %s for an update though it holds the set's template (%s)", p.Name, update))
@@ -486,4 +535,16 @@ func claimFirst(writes []string, claim, pod string) bool {
 		}
 	}
 	return ci < pi
+}
+
+// claimMayGrowTo reports that the named claim is one of the set's, from a template
+// that asks for at least size.
+func claimMayGrowTo(set *appsv1alpha1.MiniStatefulSet, claim string, size resource.Quantity) bool {
+	for _, t := range set.Spec.VolumeClaimTemplates {
+		if strings.HasPrefix(claim, t.Name+"-"+set.Name+"-") {
+			want := t.Spec.Resources.Requests[corev1.ResourceStorage]
+			return want.Cmp(size) >= 0
+		}
+	}
+	return false
 }

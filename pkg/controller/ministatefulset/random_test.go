@@ -60,11 +60,15 @@ func TestRandomizedInvariants(t *testing.T) {
 
 // sequence is one random run.
 type sequence struct {
-	t    *testing.T
-	f    *fixture
-	rng  *rand.Rand
-	seed uint64
-	sets []string
+	t   *testing.T
+	f   *fixture
+	rng *rand.Rand
+	// beyond draws the fields beyond apps/v1 (reserved ordinals, unhealthy pod
+	// replacement) from a stream of its own, so the draws of rng, and with them every
+	// sequence that ran before these fields, stay as they were.
+	beyond *rand.Rand
+	seed   uint64
+	sets   []string
 	// clean sequences have no faults, lag, user deletions, failures, foreign pods or
 	// rollbacks, and keep their partition: there revisions must stay sorted.
 	clean  bool
@@ -74,7 +78,7 @@ type sequence struct {
 
 func newSequence(t *testing.T, parallel bool, seed uint64) *sequence {
 	rng := rand.New(rand.NewPCG(seed, 0x5eed))
-	sq := &sequence{t: t, rng: rng, seed: seed, clean: seed%3 == 0, sets: []string{"web"}}
+	sq := &sequence{t: t, rng: rng, beyond: rand.New(rand.NewPCG(seed, 0xbe70d)), seed: seed, clean: seed%3 == 0, sets: []string{"web"}}
 	if rng.IntN(2) == 0 {
 		sq.sets = append(sq.sets, "web-a")
 	}
@@ -114,6 +118,12 @@ func (sq *sequence) randomSet(name string, parallel bool) *appsv1alpha1.MiniStat
 			maxU = intstr.FromString([]string{"25%", "50%", "100%"}[rng.IntN(3)])
 		}
 		set.Spec.UpdateStrategy.RollingUpdate = &appsv1alpha1.RollingUpdateStatefulSetStrategy{MaxUnavailable: &maxU, Partition: ptr(int32(rng.IntN(3)))}
+		if sq.beyond.IntN(4) == 0 && !sq.clean {
+			set.Spec.UpdateStrategy.RollingUpdate.UnhealthyPodReplacement = appsv1alpha1.AutomaticallyReplaceUnhealthyPods
+		}
+	}
+	if sq.beyond.IntN(4) == 0 && !sq.clean {
+		set.Spec.ReserveOrdinals = sq.randomReservation()
 	}
 	policies := []appsv1alpha1.PersistentVolumeClaimRetentionPolicyType{retain, del}
 	withRetention(policies[rng.IntN(2)], policies[rng.IntN(2)])(set)
@@ -121,6 +131,21 @@ func (sq *sequence) randomSet(name string, parallel bool) *appsv1alpha1.MiniStat
 		set.Spec.RevisionHistoryLimit = ptr(int32(rng.IntN(3)))
 	}
 	return set
+}
+
+// randomReservation is a spec.reserveOrdinals of up to two items among the low
+// ordinals: none, an ordinal, or a range.
+func (sq *sequence) randomReservation() []intstr.IntOrString {
+	var out []intstr.IntOrString
+	for range sq.beyond.IntN(3) {
+		lo := sq.beyond.IntN(6)
+		if sq.beyond.IntN(2) == 0 {
+			out = append(out, intstr.FromInt32(int32(lo)))
+		} else {
+			out = append(out, intstr.FromString(fmt.Sprintf("%d-%d", lo, lo+sq.beyond.IntN(3))))
+		}
+	}
+	return out
 }
 
 func (sq *sequence) logf(format string, args ...any) {
@@ -224,6 +249,12 @@ func (sq *sequence) act(step int) {
 	case r < 83 && harsh:
 		sq.reapply(step, name)
 	default:
+		if harsh && sq.beyond.IntN(6) == 0 {
+			res := sq.randomReservation()
+			f.updateSet(name, func(s *appsv1alpha1.MiniStatefulSet) { s.Spec.ReserveOrdinals = res })
+			sq.logf("%d: %s reserves %v", step, name, res)
+			break
+		}
 		sq.logf("%d: nothing", step)
 	}
 }

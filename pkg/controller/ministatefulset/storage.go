@@ -110,6 +110,9 @@ func (s *snapshot) growClaims(p *plan, members []*corev1.Pod) {
 				continue
 			}
 			grown := claim.DeepCopy()
+			if grown.Spec.Resources.Requests == nil {
+				grown.Spec.Resources.Requests = corev1.ResourceList{}
+			}
 			grown.Spec.Resources.Requests[corev1.ResourceStorage] = want.DeepCopy()
 			p.add(action{kind: growClaim, pod: pod, claims: []*corev1.PersistentVolumeClaim{grown},
 				why: fmt.Sprintf("its template asks for %s, it requests %s", want.String(), have.String())})
