@@ -326,3 +326,48 @@ func findWaiting(st appsv1alpha1.MiniStatefulSetStatus) *appsv1alpha1.MiniStatef
 	}
 	return nil
 }
+
+// TestBeyondClaimGrowthConfinedToANamespace: a controller confined to a namespace
+// (deploy/namespaced's Role: no StorageClasses to read) asks to grow each claim, and
+// the API server's resize admission answers for a class that does not allow
+// expansion. Each claim is left as it is, with one Warning that quotes the refusal
+// (the failed pass brings the next one at once, which says so), and the status
+// counts them.
+func TestBeyondClaimGrowthConfinedToANamespace(t *testing.T) {
+	requireKwok(t)
+	b := newBeyondSide(t, "bgrowns")
+	kubeconfig := b.applyNamespacedRoles()
+	p := newControllerProcess("grow-scoped", "", append(leaderArgs(b.ns), "--namespace="+b.ns)...)
+	p.kubeconfig = kubeconfig
+	b.standInForSuite(p)
+	require.NoError(t, p.start())
+
+	pool := b.ns
+	b.volumes(pool, "msts-fixed", 2, "1Gi")
+	spec := statefulSpec("app", 2, map[string]string{deleteDelay: "1s"}, true)
+	spec.VolumeClaimTemplates[0].Spec.StorageClassName = ptr("msts-fixed")
+	spec.VolumeClaimTemplates[0].Spec.Selector = &metav1.LabelSelector{MatchLabels: map[string]string{"msts.e2e/pool": pool}}
+	b.create(spec, func(*appsv1alpha1.MiniStatefulSetSpec) {})
+	b.waitSettled(2)
+	claims := []string{"app-data-app-0", "app-data-app-1"}
+	b.waitSaw(longWait, "the claims bound", func() (bool, string) {
+		return b.claimsAre(claims, func(c *corev1.PersistentVolumeClaim) bool { return c.Status.Phase == corev1.ClaimBound })
+	})
+	b.update(func(s *appsv1alpha1.MiniStatefulSetSpec) {
+		s.VolumeClaimTemplates[0].Spec.Resources.Requests[corev1.ResourceStorage] = resource.MustParse("2Gi")
+	})
+	b.waitSaw(longWait, "a Warning for each claim, and the status counting them", func() (bool, string) {
+		w := b.events("ClaimNotExpandable")
+		st := b.get().Status
+		return len(w) == 2 && st.ClaimStorage != nil && st.ClaimStorage.NotExpandable == 2, fmt.Sprintf("warnings %v, claimStorage %+v", w, st.ClaimStorage)
+	})
+	w := b.events("ClaimNotExpandable")
+	assert.Contains(t, w[0], "Claim app-data-app-0 stays at 1Gi while its template asks for 2Gi: the API server refused")
+	assert.Contains(t, w[0], "only dynamically provisioned pvc can be resized", "the resize admission's own words")
+	for _, name := range claims {
+		assert.Equal(t, "1Gi", b.request(name), "%s left as it is", name)
+	}
+	b.holdsFor(3*time.Second, "a third Warning: a refusal is asked again only after 10 minutes", func() bool {
+		return len(b.events("ClaimNotExpandable")) != 2
+	})
+}

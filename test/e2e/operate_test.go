@@ -137,26 +137,7 @@ func TestRBACGrantsWhatTheCodeUses(t *testing.T) {
 // claims that were created and deleted.
 func TestNamespacedControllerUnderItsRole(t *testing.T) {
 	e := newEnv(t, "scoped")
-	kubeconfig, _ := e.serviceAccountKubeconfig("ministatefulset-controller")
-	for _, rel := range []string{"namespaced/role.yaml", "controller/leader-election.yaml"} {
-		for _, obj := range decodeManifests(t, rel) {
-			var err error
-			switch o := obj.(type) {
-			case *rbacv1.Role:
-				o.Namespace = e.ns
-				_, err = kube.RbacV1().Roles(e.ns).Create(e.ctx, o, metav1.CreateOptions{})
-			case *rbacv1.RoleBinding:
-				o.Namespace = e.ns
-				for i := range o.Subjects {
-					o.Subjects[i].Namespace = e.ns
-				}
-				_, err = kube.RbacV1().RoleBindings(e.ns).Create(e.ctx, o, metav1.CreateOptions{})
-			default:
-				t.Fatalf("%s: unexpected %T", rel, obj)
-			}
-			require.NoError(t, err, "applying %s", rel)
-		}
-	}
+	kubeconfig := e.applyNamespacedRoles()
 	metricsAddr, probeAddr := freeAddr(t), freeAddr(t)
 	p := newControllerProcess("scoped", "", append(leaderArgs(e.ns), "--namespace="+e.ns, "--logging-format=json",
 		"--metrics-bind-address="+metricsAddr, "--health-probe-bind-address="+probeAddr)...)
@@ -231,6 +212,34 @@ func TestNamespacedControllerUnderItsRole(t *testing.T) {
 		}
 	}
 	assert.True(t, sawSet, "a JSON log line names the set under the key ministatefulset")
+}
+
+// applyNamespacedRoles applies deploy/namespaced's Role and the leader-election Role
+// in the env's namespace, bound to a ServiceAccount the controller runs as, and
+// returns that ServiceAccount's kubeconfig.
+func (e *env) applyNamespacedRoles() string {
+	e.t.Helper()
+	kubeconfig, _ := e.serviceAccountKubeconfig("ministatefulset-controller")
+	for _, rel := range []string{"namespaced/role.yaml", "controller/leader-election.yaml"} {
+		for _, obj := range decodeManifests(e.t, rel) {
+			var err error
+			switch o := obj.(type) {
+			case *rbacv1.Role:
+				o.Namespace = e.ns
+				_, err = kube.RbacV1().Roles(e.ns).Create(e.ctx, o, metav1.CreateOptions{})
+			case *rbacv1.RoleBinding:
+				o.Namespace = e.ns
+				for i := range o.Subjects {
+					o.Subjects[i].Namespace = e.ns
+				}
+				_, err = kube.RbacV1().RoleBindings(e.ns).Create(e.ctx, o, metav1.CreateOptions{})
+			default:
+				e.t.Fatalf("%s: unexpected %T", rel, obj)
+			}
+			require.NoError(e.t, err, "applying %s", rel)
+		}
+	}
+	return kubeconfig
 }
 
 // freeAddr is a loopback address with a port free a moment ago.

@@ -200,10 +200,11 @@ func (ctl *setControl) write(ctx context.Context, set *appsv1alpha1.MiniStateful
 		err := ctl.pods.GrowClaim(ctx, set, a.pod, claim)
 		if apierrors.IsForbidden(err) {
 			// The resize admission's answer: the claim's StorageClass does not allow
-			// expansion. The claim is left as it is, and asked again later.
+			// expansion. The claim is left as it is, and asked again later. The error
+			// brings the next pass at once (backoff from 5 ms): it skips this claim,
+			// records the Warning and counts the claim as one that cannot grow.
 			want := claim.Spec.Resources.Requests[corev1.ResourceStorage]
 			ctl.refusals.refuse(claim.UID, want.String(), "the API server refused: "+err.Error(), ctl.clock.Now())
-			return nil
 		}
 		return err
 	}
