@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/klog/v2/ktesting"
 
 	appsv1alpha1 "github.com/ministatefulset/ministatefulset/pkg/apis/apps/v1alpha1"
@@ -122,4 +123,34 @@ func TestStatusWithoutANameListsBothKinds(t *testing.T) {
 	require.NoError(t, f.run(ctx, "status"))
 	assert.Regexp(t, `(?m)^demo\s+sts/db\s+1/2\s+2`, f.out.String())
 	assert.Regexp(t, `(?m)^demo\s+msts/web\s+3/3\s+3`, f.out.String())
+}
+
+// Beyond apps/v1: the reserved ordinals get no row and a pod at one is condemned;
+// the unhealthy pod replacement policy and claim storage progress are shown, and
+// are in -o json.
+func TestStatusShowsWhatIsBeyondAppsV1(t *testing.T) {
+	_, ctx := ktesting.NewTestContext(t)
+	b := newTestSet(workload.MiniStatefulSet, "web").Replicas(3).Revisions("web-rev1", "web-rev1")
+	m := b.Obj().(*appsv1alpha1.MiniStatefulSet)
+	m.Spec.ReserveOrdinals = []intstr.IntOrString{intstr.FromInt32(1), intstr.FromString("3-4")}
+	m.Spec.UpdateStrategy.RollingUpdate = &appsv1alpha1.RollingUpdateStatefulSetStrategy{UnhealthyPodReplacement: appsv1alpha1.AutomaticallyReplaceUnhealthyPods}
+	m.Status.ClaimStorage = &appsv1alpha1.ClaimStorageStatus{Claims: 3, Requested: 2, Resized: 1, NotExpandable: 1}
+	f := newPluginFixture(t, m, statusPod(b, 0, true, "web-rev1"), statusPod(b, 1, true, "web-rev1"), statusPod(b, 2, true, "web-rev1"))
+	require.NoError(t, f.run(ctx, "status", "msts/web"))
+	out := f.out.String()
+	assert.Contains(t, out, "Reserved ordinals (no pod): 1, 3-4")
+	assert.Contains(t, out, "Unhealthy pod replacement: Automatic")
+	assert.Regexp(t, `(?m)^1\s+web-1 .*condemned: reserved \(spec.reserveOrdinals\)`, out)
+	assert.Regexp(t, `(?m)^5\s+web-5\s+no pod`, out, "the third pod's ordinal is 5: 1, 3 and 4 are reserved")
+	assert.NotRegexp(t, `(?m)^[34]\s+web-[34]\s`, out, "no row for a reserved ordinal")
+	assert.Contains(t, out, "Claim storage: 1 of 3 claims have grown to their templates' request, 2 ask for it, 1 cannot grow")
+
+	f.out.Reset()
+	require.NoError(t, f.run(ctx, "status", "msts/web", "-o", "json"))
+	var rep StatusReport
+	require.NoError(t, json.Unmarshal(f.out.Bytes(), &rep))
+	assert.Equal(t, "1, 3-4", rep.Reserved)
+	assert.Equal(t, "Automatic", rep.UnhealthyPodReplacement)
+	require.NotNil(t, rep.ClaimStorage)
+	assert.Equal(t, int32(1), rep.ClaimStorage.NotExpandable)
 }
