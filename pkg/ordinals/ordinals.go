@@ -28,6 +28,10 @@ type Reserved struct{ spans []span }
 // are merged. The error names the first item that is neither.
 func Parse(items []intstr.IntOrString) (Reserved, error) {
 	var r Reserved
+	if len(items) == 0 {
+		// Every pass of every set parses its spec: most reserve nothing.
+		return r, nil
+	}
 	for i, it := range items {
 		lo, hi, err := parseItem(it)
 		if err != nil {

@@ -137,10 +137,11 @@ func (p *plan) requeueIn(d time.Duration) {
 // decide is the ordering algorithm of a StatefulSet, without I/O. It walks the
 // ordinals the set owns upward (the lowest replicas ordinals from start that
 // spec.reserveOrdinals leaves free), then the condemned pods (the others) from the
-// highest down. Under OrderedReady it stops at the
-// first write or the first pod that is not yet healthy; under Parallel it asks for
-// every write at once (at most maxCreatesPerPass creates) and never waits. It visits
-// the pods that exist and the ordinals it creates, never every ordinal of a huge set.
+// highest down. Under OrderedReady it stops at the first write or the first pod that
+// is not yet healthy; under Parallel it asks for every write at once (at most
+// maxCreatesPerPass creates) and never waits. It visits the pods that exist and the
+// ordinals it creates, never every ordinal of a huge set. Then it grows the claims of
+// the pods it keeps to their templates' storage (storage.go).
 func decide(s *snapshot) plan {
 	p, members := s.walk()
 	if s.growsClaims {
