@@ -123,17 +123,6 @@ func (b *setBuilder) Reserve(items ...intstr.IntOrString) *setBuilder {
 	return b
 }
 
-// passWrites runs passes with a cooperative kubelet and returns the pod writes.
-func (f *fixture) passWrites(name string, passes int) []string {
-	var writes []string
-	for range passes {
-		f.mustSync(name)
-		writes = append(writes, podWrites(f.writes())...)
-		f.kubeletStep()
-	}
-	return writes
-}
-
 func TestReservedOrdinalsGetNoPod(t *testing.T) {
 	for _, parallel := range []bool{false, true} {
 		t.Run(fmt.Sprintf("parallel=%v", parallel), func(t *testing.T) {

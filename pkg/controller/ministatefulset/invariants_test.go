@@ -52,8 +52,16 @@ func (r *passRecord) inRange(ord int) bool {
 	return ord >= r.start() && ord < r.end() && !reservedOf(r.view).Has(ord)
 }
 
-// reserved reports an ordinal that gets no pod.
-func (r *passRecord) reserved(ord int) bool { return reservedOf(r.view).Has(ord) }
+// free lists the ordinals from start below the bound that spec.reserveOrdinals
+// leaves free: those the set's ordering runs over.
+func (r *passRecord) free(below int) []int {
+	reserved := reservedOf(r.view)
+	var out []int
+	for o := reserved.Next(r.start()); o < below; o = reserved.Next(o + 1) {
+		out = append(out, o)
+	}
+	return out
+}
 
 // replacesUnhealthy reports unhealthyPodReplacement Automatic under OrderedReady,
 // where the walk replaces an un-Ready pod of another revision without waiting.
@@ -276,10 +284,7 @@ func checkCreations(r *passRecord) []string {
 		if len(created) > 1 {
 			v = append(v, fmt.Sprintf("OrderedReady created %d pods in one pass", len(created)))
 		}
-		for o := r.start(); o < ord; o++ {
-			if r.reserved(o) {
-				continue
-			}
+		for _, o := range r.free(ord) {
 			if lower := members[o]; lower == nil || !isHealthy(lower) || !isAvailable(lower, r.view.Spec.MinReadySeconds, r.now) {
 				v = append(v, fmt.Sprintf("OrderedReady created %s while %s was not Running, Ready and available", p.Name, podName(r.view, o)))
 			}
@@ -313,10 +318,7 @@ func checkDeletions(r *passRecord) []string {
 		switch {
 		case isFailed(p) || isSucceeded(p):
 			if !isParallel(r.view) {
-				for o := r.start(); o < min(ord, r.end()); o++ {
-					if r.reserved(o) {
-						continue
-					}
+				for _, o := range r.free(min(ord, r.end())) {
 					if lower := members[o]; lower == nil || !isHealthy(lower) {
 						v = append(v, fmt.Sprintf("OrderedReady deleted the %s %s while %s below was not healthy", p.Status.Phase, p.Name, podName(r.view, o)))
 					}
@@ -331,10 +333,7 @@ func checkDeletions(r *passRecord) []string {
 			if ord != highest {
 				v = append(v, fmt.Sprintf("OrderedReady deleted %s while a higher condemned ordinal existed or was still terminating", p.Name))
 			}
-			for o := r.start(); o < r.end(); o++ {
-				if r.reserved(o) {
-					continue
-				}
+			for _, o := range r.free(r.end()) {
 				if m := members[o]; m == nil || !isHealthy(m) {
 					v = append(v, fmt.Sprintf("OrderedReady deleted %s while %s was not healthy", p.Name, podName(r.view, o)))
 				}
@@ -358,10 +357,7 @@ func checkUpdateDeletes(r *passRecord, members map[int]*corev1.Pod, deleted []*c
 	update := r.revisionHolding(&r.view.Spec.Template)
 	minReady := r.view.Spec.MinReadySeconds
 	unavailable := 0
-	for o := r.start(); o < r.end(); o++ {
-		if r.reserved(o) {
-			continue
-		}
+	for _, o := range r.free(r.end()) {
 		if p := members[o]; p == nil || !isAvailable(p, minReady, r.now) || isTerminating(p) {
 			unavailable++
 		}

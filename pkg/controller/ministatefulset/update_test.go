@@ -54,6 +54,18 @@ func (f *fixture) settle(name string) []string {
 	return nil
 }
 
+// passWrites runs a number of passes, each followed by a cooperative kubelet's step,
+// and returns the pod and claim writes they made, in order.
+func (f *fixture) passWrites(name string, passes int) []string {
+	var writes []string
+	for range passes {
+		f.mustSync(name)
+		writes = append(writes, podWrites(f.writes())...)
+		f.kubeletStep()
+	}
+	return writes
+}
+
 // rolloutOrder drives a rolling update to its end with a cooperative kubelet and
 // returns the pods deleted for it, pass by pass.
 func (f *fixture) rolloutOrder(name string) [][]string {
@@ -278,13 +290,8 @@ func TestStartOrdinal(t *testing.T) {
 	f.graceful = true
 	f.settle("web")
 	assert.Equal(t, []string{"web-5", "web-6"}, f.podNames())
-	var writes []string
 	f.updateSet("web", func(s *appsv1alpha1.MiniStatefulSet) { s.Spec.Ordinals.Start = 0 })
-	for range 20 {
-		f.mustSync("web")
-		writes = append(writes, podWrites(f.writes())...)
-		f.kubeletStep()
-	}
+	writes := f.passWrites("web", 20)
 	assert.Equal(t, []string{"web-0", "web-1"}, f.podNames())
 	assert.Equal(t, []string{"create pods web-0", "create pods web-1", "delete pods web-6", "delete pods web-5"}, writes,
 		"the new ordinals in order first, then the old ones from the top")
