@@ -43,47 +43,32 @@ if (( n == 0 )); then
   msts_log "CRD and admission policy installed (no PVs asked for)"
   exit 0
 fi
-{
-  for i in $(seq 1 "${n}"); do
-    cat <<PV
+# pv NAME CLASS: a static 1Gi hostPath volume of the class ("" for none), kept when
+# its claim goes.
+pv() {
+  cat <<PV
 ---
 apiVersion: v1
 kind: PersistentVolume
 metadata:
-  name: msts-pv-${i}
+  name: $1
   labels:
     msts.test/pool: "true"
 spec:
-  storageClassName: ""
+  storageClassName: "$2"
   capacity:
     storage: 1Gi
   accessModes: ["ReadWriteOnce"]
   persistentVolumeReclaimPolicy: Retain
   hostPath:
-    path: /tmp/msts-pv-${i}
+    path: /tmp/$1
 PV
-  done
+}
+{
+  for i in $(seq 1 "${n}"); do pv "msts-pv-${i}" ""; done
   # volumes of the two classes above, for lessons and `make run`
   for class in msts-expandable msts-fixed; do
-    for i in $(seq 1 12); do
-      cat <<PV
----
-apiVersion: v1
-kind: PersistentVolume
-metadata:
-  name: ${class}-pv-${i}
-  labels:
-    msts.test/pool: "true"
-spec:
-  storageClassName: ${class}
-  capacity:
-    storage: 1Gi
-  accessModes: ["ReadWriteOnce"]
-  persistentVolumeReclaimPolicy: Retain
-  hostPath:
-    path: /tmp/${class}-pv-${i}
-PV
-    done
+    for i in $(seq 1 12); do pv "${class}-pv-${i}" "${class}"; done
   done
 } | k apply --server-side -f - >/dev/null
 msts_log "CRD, admission policy, StorageClasses msts-expandable and msts-fixed, ${n} static PVs and 12 of each class installed"

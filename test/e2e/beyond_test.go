@@ -68,14 +68,14 @@ func (b *beyondSide) get() *appsv1alpha1.MiniStatefulSet {
 	return s
 }
 
+// events are the messages of the set's events of one reason, sorted.
 func (b *beyondSide) events(reason string) []string {
 	b.t.Helper()
-	list, err := kube.CoreV1().Events(b.ns).List(b.ctx, metav1.ListOptions{})
-	require.NoError(b.t, err)
 	var out []string
-	for _, ev := range list.Items {
-		if ev.Reason == reason && ev.InvolvedObject.Name == b.name() {
-			out = append(out, ev.Message)
+	for _, ev := range b.setEvents(b.name()) {
+		// setEvents gives "Type Reason message".
+		if f := strings.SplitN(ev, " ", 3); len(f) == 3 && f[1] == reason {
+			out = append(out, f[2])
 		}
 	}
 	slices.Sort(out)
@@ -253,19 +253,25 @@ func (e *env) volumes(pool, class string, n int, size string) {
 	e.t.Helper()
 	for i := range n {
 		name := fmt.Sprintf("%s-%s-%s-%d", pool, class, strings.ToLower(size), i)
-		pv := &corev1.PersistentVolume{
-			ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"msts.e2e/pool": pool}},
-			Spec: corev1.PersistentVolumeSpec{
-				StorageClassName:              class,
-				Capacity:                      corev1.ResourceList{corev1.ResourceStorage: resource.MustParse(size)},
-				AccessModes:                   []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
-				PersistentVolumeReclaimPolicy: corev1.PersistentVolumeReclaimRetain,
-				PersistentVolumeSource:        corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/tmp/" + name}},
-			},
-		}
+		pv := staticVolume(name, class, size, map[string]string{"msts.e2e/pool": pool})
 		_, err := kube.CoreV1().PersistentVolumes().Create(e.ctx, pv, metav1.CreateOptions{})
 		require.NoError(e.t, err, "creating volume %s", name)
 		e.t.Cleanup(func() { _ = kube.CoreV1().PersistentVolumes().Delete(e.ctx, name, metav1.DeleteOptions{}) })
+	}
+}
+
+// staticVolume is a hostPath volume of the class and size, ReadWriteOnce, kept
+// (Retain) when its claim goes, as test/cluster/install.sh makes them.
+func staticVolume(name, class, size string, labels map[string]string) *corev1.PersistentVolume {
+	return &corev1.PersistentVolume{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
+		Spec: corev1.PersistentVolumeSpec{
+			StorageClassName:              class,
+			Capacity:                      corev1.ResourceList{corev1.ResourceStorage: resource.MustParse(size)},
+			AccessModes:                   []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+			PersistentVolumeReclaimPolicy: corev1.PersistentVolumeReclaimRetain,
+			PersistentVolumeSource:        corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/tmp/" + name}},
+		},
 	}
 }
 

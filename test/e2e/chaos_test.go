@@ -22,7 +22,6 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -255,15 +254,7 @@ func (c *chaosRun) startPVPool() {
 		_ = pvs.DeleteCollection(context.Background(), metav1.DeleteOptions{}, metav1.ListOptions{LabelSelector: sel})
 	})
 	for i := range chaosPVs {
-		pv := &corev1.PersistentVolume{
-			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("msts-chaos-%s-%d", c.runID, i), Labels: map[string]string{"msts.chaos/pool": c.runID}},
-			Spec: corev1.PersistentVolumeSpec{
-				Capacity:                      corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")},
-				AccessModes:                   []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
-				PersistentVolumeReclaimPolicy: corev1.PersistentVolumeReclaimRetain,
-				PersistentVolumeSource:        corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: fmt.Sprintf("/tmp/msts-chaos-%s-%d", c.runID, i)}},
-			},
-		}
+		pv := staticVolume(fmt.Sprintf("msts-chaos-%s-%d", c.runID, i), "", "1Gi", map[string]string{"msts.chaos/pool": c.runID})
 		_, err := pvs.Create(c.ctx, pv, metav1.CreateOptions{})
 		require.NoError(c.t, err, "creating a volume of the chaos pool")
 	}
