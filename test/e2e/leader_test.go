@@ -224,6 +224,12 @@ func (e *env) standInForSuite(procs ...*controllerProcess) {
 		for _, p := range procs {
 			_ = p.signal(syscall.SIGCONT)
 			_ = p.stop(syscall.SIGKILL)
+			if e.t.Failed() {
+				// The suite's dump shows the suite's controller, idle meanwhile; the
+				// writes of the test were these processes'.
+				log := strings.Split(strings.TrimSpace(p.runLog()), "\n")
+				e.t.Logf("log of %s, last %d lines:\n%s", p.name, min(len(log), 80), strings.Join(log[max(0, len(log)-80):], "\n"))
+			}
 		}
 		if !controller.running() {
 			if err := controller.start(); err != nil {
