@@ -13,6 +13,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/apimachinery/pkg/util/uuid"
@@ -59,6 +60,9 @@ type options struct {
 	metricsAddress     string
 	stallTimeout       time.Duration
 	namespaces         namespaceList
+	manage             string
+	probeNamespace     string
+	probeTimeout       time.Duration
 	logging            *logsapi.LoggingConfiguration
 	showVersion        bool
 }
@@ -80,6 +84,13 @@ func (o *options) addFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.stallTimeout, "liveness-stall-timeout", 2*time.Minute,
 		"/healthz fails when sets wait in the queue and no worker took a pass, made a write or finished a pass for this long.")
 	fs.Var(&o.namespaces, "namespace", "Watch and act in this namespace only; repeat the flag or separate with commas for several. Unset: every namespace.")
+	fs.StringVar(&o.manage, "manage", manageMiniStatefulSets,
+		"What to drive: ministatefulsets (apps.ministatefulset.dev/v1alpha1), or statefulsets: apps/v1 StatefulSets, in place of kube-controller-manager's StatefulSet controller, "+
+			"which must be off (kube-controller-manager --controllers=*,-statefulset-controller); the controller checks that with a probe StatefulSet and refuses to start beside it.")
+	fs.StringVar(&o.probeNamespace, "builtin-probe-namespace", "",
+		"With --manage=statefulsets: the namespace of the probe StatefulSet (default: the first --namespace, else default).")
+	fs.DurationVar(&o.probeTimeout, "builtin-probe-timeout", 5*time.Second,
+		"With --manage=statefulsets: how long the probe StatefulSet waits for another controller to write its status; 0 skips the check.")
 	fs.DurationVar(&o.statusFold, "status-fold-interval", time.Second,
 		"While a set scales or rolls, write its status at most this often (its counters lag by at most this); a new generation, revision or Waiting reason is written at once. 0 writes every change at once.")
 	fs.BoolVar(&o.showVersion, "version", false, "Print the version and exit.")
@@ -107,10 +118,43 @@ func (o *options) validate() error {
 	if err := logsapi.ValidateAndApply(o.logging, nil); err != nil {
 		return err
 	}
+	if err := o.validateManage(); err != nil {
+		return err
+	}
 	if o.qps <= 0 || o.burst < 1 {
 		return fmt.Errorf("--kube-api-qps must be > 0 and --kube-api-burst >= 1, got %v and %d", o.qps, o.burst)
 	}
 	return nil
+}
+
+func (o *options) validateManage() error {
+	if o.manage != manageMiniStatefulSets && o.manage != manageStatefulSets {
+		return fmt.Errorf("--manage must be %s or %s, got %q", manageMiniStatefulSets, manageStatefulSets, o.manage)
+	}
+	if o.probeTimeout < 0 {
+		return fmt.Errorf("--builtin-probe-timeout must not be negative, got %v", o.probeTimeout)
+	}
+	return nil
+}
+
+// probeNS is the namespace of the probe StatefulSet of --manage=statefulsets.
+func (o *options) probeNS() string {
+	switch {
+	case o.probeNamespace != "":
+		return o.probeNamespace
+	case len(o.namespaces) > 0:
+		return o.namespaces[0]
+	}
+	return metav1.NamespaceDefault
+}
+
+// leaseName is the leader election Lease's: a drop-in controller of StatefulSets
+// and one of MiniStatefulSets in the same cluster each have their own.
+func (o *options) leaseName() string {
+	if o.manage == manageStatefulSets {
+		return controller.ControllerName + "-statefulsets"
+	}
+	return controller.ControllerName
 }
 
 func main() { os.Exit(run()) }
@@ -133,7 +177,7 @@ func run() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	logger := klog.FromContext(ctx)
-	logger.Info("Starting", "version", version, "namespaces", o.namespaces.describe())
+	logger.Info("Starting", "version", version, "manage", o.manage, "namespaces", o.namespaces.describe())
 	if err := runController(ctx, &o); err != nil {
 		logger.Error(err, "Controller stopped")
 		klog.Flush()
@@ -234,15 +278,28 @@ func runController(ctx context.Context, o *options) error {
 			Start(<-chan struct{})
 			Shutdown()
 		}
+		if o.manage == manageStatefulSets && o.probeTimeout > 0 {
+			if err := refuseBesideBuiltin(ctx, kubeClient, o.probeNS(), o.probeTimeout); err != nil {
+				return err
+			}
+		}
 		for _, ns := range o.namespaces.scopes() {
 			kubeInformers := informers.NewSharedInformerFactoryWithOptions(kubeClient, o.resync, informers.WithNamespace(ns))
-			setInformers := mstsinformers.NewSharedInformerFactoryWithOptions(client, o.resync, mstsinformers.WithNamespace(ns))
-			scopes = append(scopes, controller.Informers{Namespace: ns,
-				Sets:      setInformers.Apps().V1alpha1().MiniStatefulSets(),
+			scope := controller.Informers{Namespace: ns,
 				Pods:      kubeInformers.Core().V1().Pods(),
 				Claims:    kubeInformers.Core().V1().PersistentVolumeClaims(),
-				Revisions: kubeInformers.Apps().V1().ControllerRevisions()})
-			factories = append(factories, kubeInformers, setInformers)
+				Revisions: kubeInformers.Apps().V1().ControllerRevisions()}
+			factories = append(factories, kubeInformers)
+			if o.manage == manageStatefulSets {
+				if scope.Sets, err = controller.StatefulSetInformer(kubeInformers.Apps().V1().StatefulSets()); err != nil {
+					return err
+				}
+			} else {
+				setInformers := mstsinformers.NewSharedInformerFactoryWithOptions(client, o.resync, mstsinformers.WithNamespace(ns))
+				scope.Sets = setInformers.Apps().V1alpha1().MiniStatefulSets()
+				factories = append(factories, setInformers)
+			}
+			scopes = append(scopes, scope)
 		}
 		c, err := controller.NewScopedController(ctx, kubeClient, client, scopes, recorder)
 		if err != nil {
@@ -275,7 +332,7 @@ func runController(ctx context.Context, o *options) error {
 		return err
 	}
 	host, _ := os.Hostname()
-	lock, err := resourcelock.New(resourcelock.LeasesResourceLock, o.leaderNamespace, controller.ControllerName,
+	lock, err := resourcelock.New(resourcelock.LeasesResourceLock, o.leaderNamespace, o.leaseName(),
 		electionClient.CoreV1(), electionClient.CoordinationV1(), resourcelock.ResourceLockConfig{Identity: host + "_" + string(uuid.NewUUID())})
 	if err != nil {
 		return err

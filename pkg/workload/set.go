@@ -1,7 +1,6 @@
 package workload
 
 import (
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -123,10 +122,10 @@ func (s *Set) ClaimName(template string, ordinal int) string {
 // FromMiniStatefulSet views a MiniStatefulSet as a Set.
 func FromMiniStatefulSet(m *appsv1alpha1.MiniStatefulSet) (*Set, error) {
 	s := &Set{Kind: MiniStatefulSet, ObjectMeta: *m.ObjectMeta.DeepCopy()}
-	if err := recode(m.Spec, &s.Spec); err != nil {
+	if err := appsv1alpha1.Recode(m.Spec, &s.Spec); err != nil {
 		return nil, fmt.Errorf("reading the spec of msts/%s: %w", m.Name, err)
 	}
-	if err := recode(m.Status, &s.Status); err != nil {
+	if err := appsv1alpha1.Recode(m.Status, &s.Status); err != nil {
 		return nil, fmt.Errorf("reading the status of msts/%s: %w", m.Name, err)
 	}
 	for i := range s.Status.Conditions {
@@ -150,16 +149,5 @@ func FromStatefulSet(sts *appsv1.StatefulSet) *Set {
 // MiniStatefulSetSpec is the spec as a MiniStatefulSet's.
 func (s *Set) MiniStatefulSetSpec() (appsv1alpha1.MiniStatefulSetSpec, error) {
 	var spec appsv1alpha1.MiniStatefulSetSpec
-	return spec, recode(s.Spec, &spec)
-}
-
-// recode moves a value between the two kinds' types through JSON: their field names
-// are the same, which is the contract that lets a manifest move by changing only
-// apiVersion and kind.
-func recode(from, to any) error {
-	raw, err := json.Marshal(from)
-	if err != nil {
-		return err
-	}
-	return json.Unmarshal(raw, to)
+	return spec, appsv1alpha1.Recode(s.Spec, &spec)
 }

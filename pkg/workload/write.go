@@ -27,7 +27,7 @@ func (c Clients) Create(ctx context.Context, kind Kind, sts *appsv1.StatefulSet,
 	}
 	m := &appsv1alpha1.MiniStatefulSet{ObjectMeta: *sts.ObjectMeta.DeepCopy(),
 		TypeMeta: metav1.TypeMeta{APIVersion: appsv1alpha1.SchemeGroupVersion.String(), Kind: appsv1alpha1.Kind}}
-	if err := recode(sts.Spec, &m.Spec); err != nil {
+	if err := appsv1alpha1.Recode(sts.Spec, &m.Spec); err != nil {
 		return fmt.Errorf("writing %s's spec as a MiniStatefulSet's: %w", sts.Name, err)
 	}
 	_, err := c.Sets.AppsV1alpha1().MiniStatefulSets(sts.Namespace).Create(ctx, m, opts)

@@ -10,26 +10,15 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 
 	appsv1alpha1 "github.com/ministatefulset/ministatefulset/pkg/apis/apps/v1alpha1"
-	"github.com/ministatefulset/ministatefulset/pkg/generated/clientset/versioned"
 )
 
 // controllerOf returns the object's controller reference, if any.
 func controllerOf(obj metav1.Object) *metav1.OwnerReference {
 	return metav1.GetControllerOf(obj)
-}
-
-// isSetRef reports whether a reference points at a MiniStatefulSet.
-func isSetRef(ref *metav1.OwnerReference) bool {
-	if ref == nil || ref.Kind != appsv1alpha1.Kind {
-		return false
-	}
-	gv, err := schema.ParseGroupVersion(ref.APIVersion)
-	return err == nil && gv.Group == appsv1alpha1.GroupName
 }
 
 // ownerPatch is a strategic merge patch of an object's ownerReferences, guarded by
@@ -39,7 +28,7 @@ func ownerPatch(uid types.UID, refs []map[string]any) ([]byte, error) {
 }
 
 func adoptPatch(set *appsv1alpha1.MiniStatefulSet, uid types.UID) ([]byte, error) {
-	ref := metav1.NewControllerRef(set, appsv1alpha1.SchemeGroupVersion.WithKind(appsv1alpha1.Kind))
+	ref := ownerRef(set)
 	return ownerPatch(uid, []map[string]any{{
 		"apiVersion": ref.APIVersion, "kind": ref.Kind, "name": ref.Name, "uid": ref.UID,
 		"controller": true, "blockOwnerDeletion": true,
@@ -54,15 +43,15 @@ func releasePatch(set *appsv1alpha1.MiniStatefulSet, uid types.UID) ([]byte, err
 // set still exists with the same UID and is not being deleted: the cache may be
 // behind, and adopting into a deleted set would hand the pod to the garbage collector.
 type adopter struct {
-	client versioned.Interface
-	set    *appsv1alpha1.MiniStatefulSet
-	once   sync.Once
-	err    error
+	api  setAPI
+	set  *appsv1alpha1.MiniStatefulSet
+	once sync.Once
+	err  error
 }
 
 func (a *adopter) canAdopt(ctx context.Context) error {
 	a.once.Do(func() {
-		fresh, err := a.client.AppsV1alpha1().MiniStatefulSets(a.set.Namespace).Get(ctx, a.set.Name, metav1.GetOptions{})
+		fresh, err := a.api.get(ctx, a.set)
 		switch {
 		case err != nil:
 			a.err = fmt.Errorf("re-reading %s/%s before adoption: %w", a.set.Namespace, a.set.Name, err)

@@ -86,7 +86,7 @@ func (ctl *setControl) syncSet(ctx context.Context, set *appsv1alpha1.MiniStatef
 		return 0, err
 	}
 	snap := &snapshot{set: set, pods: pods, claim: claims, current: rp.current, update: rp.update, now: now,
-		storageClass: ctl.storageClasses, refused: ctl.refusals.getter(now), growsClaims: true}
+		storageClass: ctl.storageClasses, refused: ctl.refusals.getter(now), growsClaims: !isStatefulSet(set)}
 	if snap.updateTemplate, err = templateOf(rp.update); err != nil {
 		return 0, err
 	}
@@ -131,6 +131,11 @@ func (ctl *setControl) syncSet(ctx context.Context, set *appsv1alpha1.MiniStatef
 			fmt.Sprintf("retrying after an API error: %v", execErr), now)
 	}
 	ctl.waits.set(cache.MetaObjectToName(set), waitsFor(&st))
+	if isStatefulSet(set) {
+		// A StatefulSet's status is apps/v1's: kube-controller-manager writes no
+		// condition of its own, so the conditions stay as others wrote them.
+		st.Conditions = set.Status.Conditions
+	}
 	var statusErr error
 	var held time.Duration
 	statusWritten := false

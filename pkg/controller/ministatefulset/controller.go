@@ -61,7 +61,7 @@ const DrainTimeout = 30 * time.Second
 
 // Controller keeps MiniStatefulSets' pods, claims and revisions as their specs ask.
 type Controller struct {
-	client    versioned.Interface
+	api       setAPI
 	refs      refWriter
 	setLister setsByNamespace
 	pods      indexed
@@ -95,8 +95,9 @@ func NewScopedController(ctx context.Context, kubeClient kubernetes.Interface, c
 	}
 	prog := &progress{}
 	sets, claims, pods, revisions := readers(scopes)
+	api := setAPI{kube: kubeClient, msts: client}
 	c := &Controller{
-		client:    client,
+		api:       api,
 		refs:      refWriter{client: kubeClient},
 		setLister: sets,
 		pods:      pods,
@@ -108,7 +109,7 @@ func NewScopedController(ctx context.Context, kubeClient kubernetes.Interface, c
 		control: &setControl{
 			pods:      newPodControl(kubeClient, recorder),
 			revisions: realRevisionControl{client: kubeClient},
-			status:    realStatusUpdater{client: client},
+			status:    realStatusUpdater{api: api},
 			recorder:  recorder,
 			clock:     clock.RealClock{},
 			created:   newCreatedPods(),
@@ -553,7 +554,7 @@ func (c *Controller) sync(ctx context.Context, key cache.ObjectName) (time.Durat
 		// Adopt and release nothing on a spec that cannot be trusted.
 		selector = nil
 	}
-	ad := &adopter{client: c.client, set: set}
+	ad := &adopter{api: c.api, set: set}
 	pods, err := c.claimPods(ctx, set, selector, ad)
 	if err != nil {
 		return 0, err
@@ -594,7 +595,7 @@ func (c *Controller) claimPods(ctx context.Context, set *appsv1alpha1.MiniStatef
 			return nil, err
 		}
 		if _, err := c.refs.patchPod(ctx, pod, patch); ignoreGone(err) != nil {
-			c.recorder.Eventf(set, corev1.EventTypeWarning, ReasonFailedRelease, "release Pod %s from MiniStatefulSet %s failed error: %v", pod.Name, set.Name, err)
+			c.recorder.Eventf(set, corev1.EventTypeWarning, ReasonFailedRelease, "release Pod %s from %s %s failed error: %v", pod.Name, kindOf(set).Kind, set.Name, err)
 			return nil, err
 		}
 		klog.FromContext(ctx).V(2).Info("Released pod that no longer matches", "pod", klog.KObj(pod))
@@ -622,7 +623,7 @@ func (c *Controller) claimPods(ctx context.Context, set *appsv1alpha1.MiniStatef
 			if ignoreGone(err) == nil {
 				continue
 			}
-			c.recorder.Eventf(set, corev1.EventTypeWarning, ReasonFailedAdopt, "adopt Pod %s into MiniStatefulSet %s failed error: %v", pod.Name, set.Name, err)
+			c.recorder.Eventf(set, corev1.EventTypeWarning, ReasonFailedAdopt, "adopt Pod %s into %s %s failed error: %v", pod.Name, kindOf(set).Kind, set.Name, err)
 			return nil, err
 		}
 		klog.FromContext(ctx).V(2).Info("Adopted orphan pod", "pod", klog.KObj(pod))

@@ -497,7 +497,7 @@ func (s *snapshot) missingClaims(ordinal int) (missing []*corev1.PersistentVolum
 	want := newClaims(s.set, ordinal)
 	if retention(s.set).whenDeleted {
 		for _, c := range want {
-			c.OwnerReferences = []metav1.OwnerReference{*metav1.NewControllerRef(s.set, setKind)}
+			c.OwnerReferences = []metav1.OwnerReference{*ownerRef(s.set)}
 		}
 	}
 	names := make([]string, 0, len(want))

@@ -300,7 +300,7 @@ func TestCheckPlanCatchesBrokenPlans(t *testing.T) {
 			},
 			func(s *snapshot) []action {
 				fixed := s.claim("data-web-2").DeepCopy()
-				fixed.OwnerReferences = []metav1.OwnerReference{*metav1.NewControllerRef(s.set, setKind)}
+				fixed.OwnerReferences = []metav1.OwnerReference{*metav1.NewControllerRef(s.set, miniStatefulSetKind)}
 				fixed.Spec.StorageClassName = ptr("other")
 				return []action{{kind: updateClaim, pod: s.fzPodNamed("web-2"), claims: []*corev1.PersistentVolumeClaim{fixed}}}
 			},
@@ -311,7 +311,7 @@ func TestCheckPlanCatchesBrokenPlans(t *testing.T) {
 			},
 			func(s *snapshot) []action {
 				fixed := s.claim("data-web-2").DeepCopy()
-				fixed.OwnerReferences = []metav1.OwnerReference{*metav1.NewControllerRef(s.set, setKind)}
+				fixed.OwnerReferences = []metav1.OwnerReference{*metav1.NewControllerRef(s.set, miniStatefulSetKind)}
 				return []action{{kind: updateClaim, pod: s.fzPodNamed("web-2"), claims: []*corev1.PersistentVolumeClaim{fixed}}}
 			},
 			"which its retention policy"},
@@ -321,7 +321,7 @@ func TestCheckPlanCatchesBrokenPlans(t *testing.T) {
 			},
 			func(s *snapshot) []action {
 				fixed := s.claim("data-web-2").DeepCopy()
-				fixed.OwnerReferences = []metav1.OwnerReference{*metav1.NewControllerRef(s.set, setKind)}
+				fixed.OwnerReferences = []metav1.OwnerReference{*metav1.NewControllerRef(s.set, miniStatefulSetKind)}
 				return []action{{kind: updateClaim, pod: s.fzPodNamed("web-1"), claims: []*corev1.PersistentVolumeClaim{fixed}}}
 			},
 			"updates claim data-web-2, which is not a claim of web-1"},

@@ -347,7 +347,7 @@ func fzClaims(r *fzReader, s *snapshot, ord int, pod *corev1.Pod) map[string]*co
 		claim.UID = types.UID("claim-" + claim.Name)
 		switch m {
 		case 4:
-			claim.OwnerReferences = []metav1.OwnerReference{*metav1.NewControllerRef(s.set, setKind)}
+			claim.OwnerReferences = []metav1.OwnerReference{*metav1.NewControllerRef(s.set, miniStatefulSetKind)}
 		case 5:
 			earlierPod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: podName(s.set, ord), UID: "earlier-pod"}}
 			if pod != nil && r.intn(2) == 0 {
@@ -359,13 +359,13 @@ func fzClaims(r *fzReader, s *snapshot, ord int, pod *corev1.Pod) map[string]*co
 			case 0:
 				earlier := s.set.DeepCopy()
 				earlier.UID = "earlier-set"
-				claim.OwnerReferences = []metav1.OwnerReference{*metav1.NewControllerRef(earlier, setKind)}
+				claim.OwnerReferences = []metav1.OwnerReference{*metav1.NewControllerRef(earlier, miniStatefulSetKind)}
 			case 1:
 				other := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "someone", UID: "someone"}}
 				claim.OwnerReferences = []metav1.OwnerReference{*metav1.NewControllerRef(other, podKind)}
 			case 2:
 				// Ours plus a plain (non-controller) reference of someone else's.
-				claim.OwnerReferences = []metav1.OwnerReference{*metav1.NewControllerRef(s.set, setKind),
+				claim.OwnerReferences = []metav1.OwnerReference{*metav1.NewControllerRef(s.set, miniStatefulSetKind),
 					{APIVersion: "v1", Kind: "ConfigMap", Name: "keep", UID: "cm"}}
 			}
 		case 7:

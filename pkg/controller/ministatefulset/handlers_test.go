@@ -158,23 +158,7 @@ func TestOrderThroughInformers(t *testing.T) {
 	c, err := NewController(f.ctx, f.kube, f.msts, setInf.Apps().V1alpha1().MiniStatefulSets(),
 		kubeInf.Core().V1().Pods(), kubeInf.Core().V1().PersistentVolumeClaims(), kubeInf.Apps().V1().ControllerRevisions(), f.recorder)
 	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(f.ctx)
-	kubeInf.Start(ctx.Done())
-	setInf.Start(ctx.Done())
-	done := make(chan error, 1)
-	go func() { done <- c.Run(ctx, context.Background(), 2) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		kubeInf.Shutdown()
-		setInf.Shutdown()
-	})
-
-	waitFor := func(what string, cond func() bool) {
-		t.Helper()
-		err := wait.PollUntilContextTimeout(f.ctx, 10*time.Millisecond, wait.ForeverTestTimeout, true, func(context.Context) (bool, error) { return cond(), nil })
-		require.NoError(t, err, "waiting for %s; pods: %v", what, f.podNames())
-	}
+	waitFor := f.runThroughInformers(c, kubeInf, setInf)
 	waitFor("web-0", func() bool { return len(f.podNames()) == 1 })
 	waitFor("the Waiting condition", func() bool {
 		c := f.condition("web", appsv1alpha1.ConditionWaiting)
@@ -187,6 +171,32 @@ func TestOrderThroughInformers(t *testing.T) {
 	_, err = f.kube.CoreV1().Pods(ns).UpdateStatus(f.ctx, pod, metav1.UpdateOptions{})
 	require.NoError(t, err)
 	waitFor("web-1 after web-0 is Ready", func() bool { return len(f.podNames()) == 2 })
+}
+
+// runThroughInformers starts the factories and c's workers until the test ends, and
+// returns a bounded wait for a condition on the fake API.
+func (f *fixture) runThroughInformers(c *Controller, factories ...interface {
+	Start(<-chan struct{})
+	Shutdown()
+}) func(what string, cond func() bool) {
+	ctx, cancel := context.WithCancel(f.ctx)
+	for _, inf := range factories {
+		inf.Start(ctx.Done())
+	}
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx, context.Background(), 2) }()
+	f.t.Cleanup(func() {
+		cancel()
+		<-done
+		for _, inf := range factories {
+			inf.Shutdown()
+		}
+	})
+	return func(what string, cond func() bool) {
+		f.t.Helper()
+		err := wait.PollUntilContextTimeout(f.ctx, 10*time.Millisecond, wait.ForeverTestTimeout, true, func(context.Context) (bool, error) { return cond(), nil })
+		require.NoError(f.t, err, "waiting for %s; pods: %v", what, f.podNames())
+	}
 }
 
 // TestStopBeforeCachesSync: a SIGTERM while the caches still sync is a clean stop

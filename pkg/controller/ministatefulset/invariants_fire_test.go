@@ -67,7 +67,7 @@ func TestInvariantsCanFire(t *testing.T) {
 		name: "a claim owned by the set though the policy is Retain",
 		broke: func(f *fixture, r *passRecord) {
 			c := r.claimsAfter["data-web-0"]
-			c.OwnerReferences = []metav1.OwnerReference{*metav1.NewControllerRef(r.view, setKind)}
+			c.OwnerReferences = []metav1.OwnerReference{*metav1.NewControllerRef(r.view, miniStatefulSetKind)}
 			r.claimsAfter["data-web-0"] = c
 		},
 		want: "claim data-web-0 owned by the set without whenDeleted=Delete",

@@ -148,10 +148,10 @@ func (pc *realPodControl) GrowClaim(ctx context.Context, set *appsv1alpha1.MiniS
 		return nil
 	}
 	if err != nil {
-		pc.recorder.Eventf(set, corev1.EventTypeWarning, ReasonFailedUpdate, "grow Claim %s for Pod %s in MiniStatefulSet %s to %s failed error: %s", claim.Name, pod.Name, set.Name, want.String(), err)
+		pc.recorder.Eventf(set, corev1.EventTypeWarning, ReasonFailedUpdate, "grow Claim %s for Pod %s in %s %s to %s failed error: %s", claim.Name, pod.Name, kindOf(set).Kind, set.Name, want.String(), err)
 		return err
 	}
-	pc.recorder.Eventf(set, corev1.EventTypeNormal, ReasonSuccessfulUpdate, "grow Claim %s Pod %s in MiniStatefulSet %s to %s success", claim.Name, pod.Name, set.Name, want.String())
+	pc.recorder.Eventf(set, corev1.EventTypeNormal, ReasonSuccessfulUpdate, "grow Claim %s Pod %s in %s %s to %s success", claim.Name, pod.Name, kindOf(set).Kind, set.Name, want.String())
 	return nil
 }
 
@@ -161,10 +161,10 @@ var podWritesTotal = map[string]interface{ Inc() }{"create": podsCreated, "delet
 func (pc *realPodControl) recordPodEvent(verb string, set *appsv1alpha1.MiniStatefulSet, pod *corev1.Pod, err error) {
 	if err == nil {
 		podWritesTotal[verb].Inc()
-		pc.recorder.Eventf(set, corev1.EventTypeNormal, successReason(verb), "%s Pod %s in MiniStatefulSet %s successful", verb, pod.Name, set.Name)
+		pc.recorder.Eventf(set, corev1.EventTypeNormal, successReason(verb), "%s Pod %s in %s %s successful", verb, pod.Name, kindOf(set).Kind, set.Name)
 		return
 	}
-	pc.recorder.Eventf(set, corev1.EventTypeWarning, failedReason(verb), "%s Pod %s in MiniStatefulSet %s failed error: %s", verb, pod.Name, set.Name, err)
+	pc.recorder.Eventf(set, corev1.EventTypeWarning, failedReason(verb), "%s Pod %s in %s %s failed error: %s", verb, pod.Name, kindOf(set).Kind, set.Name, err)
 }
 
 func (pc *realPodControl) recordClaimEvent(verb string, set *appsv1alpha1.MiniStatefulSet, pod *corev1.Pod, claim *corev1.PersistentVolumeClaim, err error) {
@@ -172,10 +172,10 @@ func (pc *realPodControl) recordClaimEvent(verb string, set *appsv1alpha1.MiniSt
 		if verb == "create" {
 			claimsCreated.Inc()
 		}
-		pc.recorder.Eventf(set, corev1.EventTypeNormal, successReason(verb), "%s Claim %s Pod %s in MiniStatefulSet %s success", verb, claim.Name, pod.Name, set.Name)
+		pc.recorder.Eventf(set, corev1.EventTypeNormal, successReason(verb), "%s Claim %s Pod %s in %s %s success", verb, claim.Name, pod.Name, kindOf(set).Kind, set.Name)
 		return
 	}
-	pc.recorder.Eventf(set, corev1.EventTypeWarning, failedReason(verb), "%s Claim %s for Pod %s in MiniStatefulSet %s failed error: %s", verb, claim.Name, pod.Name, set.Name, err)
+	pc.recorder.Eventf(set, corev1.EventTypeWarning, failedReason(verb), "%s Claim %s for Pod %s in %s %s failed error: %s", verb, claim.Name, pod.Name, kindOf(set).Kind, set.Name, err)
 }
 
 func successReason(verb string) string {

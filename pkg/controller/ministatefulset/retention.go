@@ -14,10 +14,7 @@ import (
 // condemned pod the controller owner of its claims (so they go with the pod).
 // Retain/Retain leaves no reference of ours on a claim.
 
-var (
-	setKind = appsv1alpha1.SchemeGroupVersion.WithKind(appsv1alpha1.Kind)
-	podKind = corev1.SchemeGroupVersion.WithKind("Pod")
-)
+var podKind = corev1.SchemeGroupVersion.WithKind("Pod")
 
 type retentionPolicy struct{ whenDeleted, whenScaled bool }
 
@@ -57,7 +54,7 @@ func foreignController(claim *corev1.PersistentVolumeClaim, set *appsv1alpha1.Mi
 	for i := range claim.OwnerReferences {
 		ref := &claim.OwnerReferences[i]
 		switch {
-		case refersTo(ref, set.Name, setKind):
+		case refersTo(ref, set.Name, kindOf(set)):
 			if ref.UID != set.UID {
 				return true
 			}
@@ -77,18 +74,18 @@ func foreignController(claim *corev1.PersistentVolumeClaim, set *appsv1alpha1.Mi
 // owns the claim: then only our own references are taken off, nothing is added.
 func claimRefs(set *appsv1alpha1.MiniStatefulSet, claim *corev1.PersistentVolumeClaim, pod *corev1.Pod, scaledDown bool) (refs []metav1.OwnerReference, changed, conflict bool) {
 	policy := retention(set)
-	if staleRef(claim, set.Name, string(set.UID), setKind) || staleRef(claim, pod.Name, string(pod.UID), podKind) {
+	if staleRef(claim, set.Name, string(set.UID), kindOf(set)) || staleRef(claim, pod.Name, string(pod.UID), podKind) {
 		return claim.OwnerReferences, false, false
 	}
 	conflict = !policy.retainAll() && foreignController(claim, set, pod)
 	for _, ref := range claim.OwnerReferences {
-		if !refersTo(&ref, set.Name, setKind) && !refersTo(&ref, pod.Name, podKind) {
+		if !refersTo(&ref, set.Name, kindOf(set)) && !refersTo(&ref, pod.Name, podKind) {
 			refs = append(refs, ref)
 		}
 	}
 	if !conflict {
 		if policy.whenDeleted && !(policy.whenScaled && scaledDown) {
-			refs = append(refs, *metav1.NewControllerRef(set, setKind))
+			refs = append(refs, *ownerRef(set))
 		}
 		if policy.whenScaled && scaledDown && pod.UID != "" {
 			refs = append(refs, *metav1.NewControllerRef(pod, podKind))

@@ -81,7 +81,7 @@ func newRevision(set *appsv1alpha1.MiniStatefulSet, number int64) (*appsv1.Contr
 			Name:            set.Name + "-" + hash,
 			Namespace:       set.Namespace,
 			Labels:          lbls,
-			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(set, appsv1alpha1.SchemeGroupVersion.WithKind(appsv1alpha1.Kind))},
+			OwnerReferences: []metav1.OwnerReference{*ownerRef(set)},
 		},
 		Data:     runtime.RawExtension{Raw: data},
 		Revision: number,

@@ -13,7 +13,6 @@ import (
 	"k8s.io/client-go/util/retry"
 
 	appsv1alpha1 "github.com/ministatefulset/ministatefulset/pkg/apis/apps/v1alpha1"
-	"github.com/ministatefulset/ministatefulset/pkg/generated/clientset/versioned"
 )
 
 // computeStatus counts the set's pods as apps/v1 does. Conditions are carried over
@@ -146,24 +145,23 @@ type statusUpdater interface {
 	UpdateStatus(ctx context.Context, set *appsv1alpha1.MiniStatefulSet, status *appsv1alpha1.MiniStatefulSetStatus) (*appsv1alpha1.MiniStatefulSet, error)
 }
 
-type realStatusUpdater struct{ client versioned.Interface }
+type realStatusUpdater struct{ api setAPI }
 
 // UpdateStatus writes through the status subresource, re-reading the set on a
 // conflict; a set replaced under the same name is left alone.
 func (u realStatusUpdater) UpdateStatus(ctx context.Context, set *appsv1alpha1.MiniStatefulSet, status *appsv1alpha1.MiniStatefulSetStatus) (*appsv1alpha1.MiniStatefulSet, error) {
-	sets := u.client.AppsV1alpha1().MiniStatefulSets(set.Namespace)
 	toWrite := set.DeepCopy()
 	var written *appsv1alpha1.MiniStatefulSet
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		toWrite.Status = *status
-		out, err := sets.UpdateStatus(ctx, toWrite, metav1.UpdateOptions{FieldManager: FieldManager})
+		out, err := u.api.updateStatus(ctx, toWrite)
 		if err == nil {
 			written = out
 		}
 		if !apierrors.IsConflict(err) {
 			return err
 		}
-		fresh, getErr := sets.Get(ctx, set.Name, metav1.GetOptions{})
+		fresh, getErr := u.api.get(ctx, set)
 		if getErr != nil {
 			return err
 		}

@@ -70,7 +70,7 @@ func TestReapplyWhileOldClaimsAreDeleted(t *testing.T) {
 	set := newSet("web").Replicas(1).Claims("data").Obj()
 	withRetention(del, retain)(set)
 	oldClaim := newClaims(set, 0)["data-web-0"]
-	oldClaim.OwnerReferences = []metav1.OwnerReference{*metav1.NewControllerRef(earlierSet(set), setKind)}
+	oldClaim.OwnerReferences = []metav1.OwnerReference{*metav1.NewControllerRef(earlierSet(set), miniStatefulSetKind)}
 	oldClaim.DeletionTimestamp = &metav1.Time{Time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	oldClaim.Finalizers = []string{"kubernetes.io/pvc-protection"}
 	f := newFixture(t, set, oldClaim)
