@@ -305,9 +305,10 @@ func runController(ctx context.Context, o *options) error {
 		if err != nil {
 			return err
 		}
-		if len(scopes) == 1 && scopes[0].Namespace == "" {
+		if len(scopes) == 1 && scopes[0].Namespace == "" && o.manage == manageMiniStatefulSets {
 			// Only a controller of every namespace reads StorageClasses (its ClusterRole
-			// grants it); one confined to namespaces asks the API server instead.
+			// grants it); one confined to namespaces asks the API server instead. A
+			// StatefulSet's claims never grow: the drop-in mode needs none.
 			classes := informers.NewSharedInformerFactory(kubeClient, o.resync)
 			if err := c.WatchStorageClasses(ctx, classes.Storage().V1().StorageClasses()); err != nil {
 				return err

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Checks that deploy/ is known to apply: renders the cluster-wide install
-# (deploy/) and the namespaced overlay (deploy/namespaced) with kubectl kustomize
+# (deploy/), the namespaced overlay (deploy/namespaced) and the drop-in overlay
+# (deploy/statefulsets) with kubectl kustomize
 # and applies each to the local cluster with a server-side dry run, so the API
 # server validates every object (schemas, RBAC rules, the Deployment under the
 # namespace's Pod Security level). Any error or warning fails.
@@ -18,7 +19,7 @@ trap 'rm -rf "${work}"' EXIT
 k apply --server-side -f "${deploy}/namespace.yaml" >&2
 k create namespace msts-classroom --dry-run=client -o yaml | k apply --server-side -f - >&2
 
-for dir in "${deploy}" "${deploy}/namespaced"; do
+for dir in "${deploy}" "${deploy}/namespaced" "${deploy}/statefulsets"; do
   name="${dir#"${MSTS_REPO_ROOT}/"}"
   k kustomize "${dir}" >"${work}/rendered.yaml" || msts_die "kubectl kustomize ${name} failed"
   n="$(grep -c '^kind:' "${work}/rendered.yaml")"

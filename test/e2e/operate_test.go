@@ -86,21 +86,43 @@ var clusterCodeUses = []rbacv1.PolicyRule{
 	{APIGroups: []string{"storage.k8s.io"}, Resources: []string{"storageclasses"}, Verbs: []string{"list", "watch"}},
 }
 
+// dropInCodeUses are codeUses with StatefulSets in the place of MiniStatefulSets
+// (--manage=statefulsets), and the probe StatefulSet's create and delete, in the
+// controller's namespace only (probeUses).
+func dropInCodeUses() []rbacv1.PolicyRule {
+	var out []rbacv1.PolicyRule
+	for _, r := range codeUses {
+		r = *r.DeepCopy()
+		if r.APIGroups[0] == "apps.ministatefulset.dev" {
+			r.APIGroups = []string{"apps"}
+			r.Resources = []string{strings.Replace(r.Resources[0], "ministatefulsets", "statefulsets", 1)}
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+var probeUses = []rbacv1.PolicyRule{{APIGroups: []string{"apps"}, Resources: []string{"statefulsets"}, Verbs: []string{"create", "delete"}}}
+
 func rulesOf(t *testing.T, rel, kind string) []rbacv1.PolicyRule {
+	return namedRulesOf(t, rel, kind, "ministatefulset-controller")
+}
+
+func namedRulesOf(t *testing.T, rel, kind, name string) []rbacv1.PolicyRule {
 	t.Helper()
 	for _, obj := range decodeManifests(t, rel) {
 		switch o := obj.(type) {
 		case *rbacv1.ClusterRole:
-			if kind == "ClusterRole" && o.Name == "ministatefulset-controller" {
+			if kind == "ClusterRole" && o.Name == name {
 				return o.Rules
 			}
 		case *rbacv1.Role:
-			if kind == "Role" && o.Name == "ministatefulset-controller" {
+			if kind == "Role" && o.Name == name {
 				return o.Rules
 			}
 		}
 	}
-	t.Fatalf("no %s ministatefulset-controller in %s", kind, rel)
+	t.Fatalf("no %s %s in %s", kind, name, rel)
 	return nil
 }
 
@@ -111,7 +133,9 @@ func rulesOf(t *testing.T, rel, kind string) []rbacv1.PolicyRule {
 func TestRBACGrantsWhatTheCodeUses(t *testing.T) {
 	assert.Equal(t, append(slices.Clone(codeUses), clusterCodeUses...), rulesOf(t, "rbac.yaml", "ClusterRole"))
 	assert.Equal(t, codeUses, rulesOf(t, "namespaced/role.yaml", "Role"))
-	for _, rel := range []string{"rbac.yaml", "namespaced/role.yaml", "aggregate.yaml", "controller/leader-election.yaml"} {
+	assert.Equal(t, dropInCodeUses(), namedRulesOf(t, "statefulsets/rbac.yaml", "ClusterRole", "ministatefulset-statefulsets"))
+	assert.Equal(t, probeUses, namedRulesOf(t, "statefulsets/rbac.yaml", "Role", "ministatefulset-probe"))
+	for _, rel := range []string{"rbac.yaml", "namespaced/role.yaml", "statefulsets/rbac.yaml", "aggregate.yaml", "controller/leader-election.yaml"} {
 		for _, obj := range decodeManifests(t, rel) {
 			var rules []rbacv1.PolicyRule
 			switch o := obj.(type) {

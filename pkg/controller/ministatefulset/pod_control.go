@@ -71,8 +71,8 @@ func (e *nameTakenError) describeHolder(set *appsv1alpha1.MiniStatefulSet, holde
 	case ref != nil && ref.UID == set.UID:
 		e.ours = true
 		e.holder = "this set's own pod, not yet in the cache"
-	case ref != nil && isSetRef(ref) && ref.Name == set.Name:
-		e.holder = "a pod of an earlier MiniStatefulSet " + set.Name
+	case ref != nil && isSetRef(ref) && ref.Kind == kindOf(set).Kind && ref.Name == set.Name:
+		e.holder = "a pod of an earlier " + ref.Kind + " " + set.Name
 	case ref != nil:
 		e.holder = fmt.Sprintf("a pod controlled by %s %s", ref.Kind, ref.Name)
 	default:

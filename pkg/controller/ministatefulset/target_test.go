@@ -140,3 +140,27 @@ func TestDropInThroughInformers(t *testing.T) {
 			"nothing is asked of MiniStatefulSets in drop-in mode: %v", a)
 	}
 }
+
+// TestNameTakenSaysWhoHoldsIt: a pod of the same name held by a set of the other kind
+// is that kind's, not "an earlier" set of this one's.
+func TestNameTakenSaysWhoHoldsIt(t *testing.T) {
+	mini := newSet("web").Obj()
+	view, err := ViewOfStatefulSet(&appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: ns, UID: "uid-sts"}})
+	require.NoError(t, err)
+	earlier := newSet("web").Obj()
+	earlier.UID = "uid-earlier"
+	for _, c := range []struct {
+		set, owner *appsv1alpha1.MiniStatefulSet
+		want       string
+	}{
+		{mini, view, "a pod controlled by StatefulSet web"},
+		{view, mini, "a pod controlled by MiniStatefulSet web"},
+		{mini, earlier, "a pod of an earlier MiniStatefulSet web"},
+		{view, view, "this set's own pod, not yet in the cache"},
+	} {
+		holder := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web-0", OwnerReferences: []metav1.OwnerReference{*ownerRef(c.owner)}}}
+		e := &nameTakenError{pod: "web-0"}
+		e.describeHolder(c.set, holder)
+		assert.Equal(t, c.want, e.holder)
+	}
+}
