@@ -161,8 +161,14 @@ func (e *env) setQuota(pods, claims int) {
 // each once whatever its count.
 func (e *env) setEvents(name string) []string {
 	e.t.Helper()
+	return e.eventsOf("MiniStatefulSet", name)
+}
+
+// eventsOf is setEvents for an object of any kind.
+func (e *env) eventsOf(kind, name string) []string {
+	e.t.Helper()
 	list, err := kube.CoreV1().Events(e.ns).List(e.ctx, metav1.ListOptions{
-		FieldSelector: "involvedObject.kind=MiniStatefulSet,involvedObject.name=" + name})
+		FieldSelector: "involvedObject.kind=" + kind + ",involvedObject.name=" + name})
 	if err != nil {
 		e.t.Fatalf("listing events: %v", err)
 	}
