@@ -38,7 +38,8 @@ NEED_DOCKER := if ! docker info >/dev/null 2>&1; then \
 	echo "Use 'make run' and 'make e2e' instead: they need no Docker."; exit 1; fi
 
 .PHONY: help prereqs prereqs-race prereqs-cluster codegen generate verify build test unit fuzz e2e dig lessons compare chaos bench bench-cluster run run-against install-crd install-plugin clean \
-	tools cluster-up cluster-down kind-up kind-deploy kind-e2e kind-down
+	tools cluster-up cluster-down kind-up kind-deploy kind-e2e kind-down \
+	e2e-apps upstream-e2e upstream-e2e-baseline kind-upstream-e2e
 
 help: ## List the targets.
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -206,6 +207,23 @@ bench-cluster: prereqs-cluster build tools ## Both controllers side by side on a
 tools: ## Build the test cluster's pinned binaries into .cache/bin (minutes the first time, then instant).
 	test/tools/build.sh $(CLUSTER_BINS)
 
+# Kubernetes' own [sig-apps] StatefulSet e2e specs (docs/upstream-e2e.md): e2e-apps.test,
+# built from test/tools/e2e, runs each spec in a process of its own under a limit
+# (test/upstream/run.sh); test/upstream/skip.txt names those kwok cannot run, with why.
+# UPSTREAM_FOCUS narrows them (an extended regex over the names).
+UPSTREAM_FOCUS ?=
+UPSTREAM_SPEC_TIMEOUT ?= 4m
+UPSTREAM_ENV = MSTS_UPSTREAM_FOCUS='$(UPSTREAM_FOCUS)' MSTS_UPSTREAM_SPEC_TIMEOUT=$(UPSTREAM_SPEC_TIMEOUT) MSTS_DNS_PORT=$(DNS_PORT)
+
+e2e-apps: ## Build e2e-apps.test, upstream's apps e2e specs, into .cache/bin (minutes the first time, then instant).
+	test/tools/build-e2e.sh
+
+upstream-e2e: prereqs-cluster build tools e2e-apps ## Kubernetes' own StatefulSet e2e specs against the controller's drop-in mode (--manage=statefulsets) on a fresh local cluster; results in .cache/upstream-e2e.
+	MSTS_SKIP_BUILD=1 $(UPSTREAM_ENV) test/upstream/run.sh ministatefulset
+
+upstream-e2e-baseline: prereqs-cluster tools e2e-apps ## The same specs, listed or not, against kube-controller-manager's own StatefulSet controller: checks that the skip list is exactly what the cluster cannot run.
+	MSTS_SKIP_BUILD=1 $(UPSTREAM_ENV) test/upstream/run.sh builtin
+
 cluster-up: prereqs-cluster tools ## Start the local cluster (control plane, kwok nodes, CoreDNS on 127.0.0.1:$DNS_PORT, CRD, static PVs).
 	MSTS_SKIP_BUILD=1 MSTS_DNS_PORT=$(DNS_PORT) MSTS_READY_DELAY_MS=$(READY_DELAY_MS) test/cluster/up.sh
 	test/cluster/install.sh
@@ -246,6 +264,14 @@ kind-e2e: kind-deploy ## The e2e suite against kind, with the controller deploye
 	$(KIND) get kubeconfig --name $(KIND_CLUSTER) > $(E2E_ARTIFACTS)/kind.kubeconfig
 	MSTS_KUBECONFIG=$(E2E_ARTIFACTS)/kind.kubeconfig MSTS_CONTROLLER_BIN=in-cluster MSTS_E2E_EXTERNAL_CONTROLLER=1 \
 	MSTS_E2E_KIND=1 MSTS_E2E_ARTIFACTS=$(E2E_ARTIFACTS) go test -tags e2e -count=1 -timeout 30m $(E2E_FLAGS) ./test/e2e
+
+kind-upstream-e2e: kind-deploy ## Every upstream StatefulSet e2e spec, no skip list, on make kind-up's cluster switched to the drop-in mode (test/upstream/kind.sh; needs Docker).
+	@$(NEED_DOCKER)
+	test/tools/build.sh kubectl
+	test/tools/build-e2e.sh
+	mkdir -p $(E2E_ARTIFACTS)
+	$(KIND) get kubeconfig --name $(KIND_CLUSTER) > $(E2E_ARTIFACTS)/kind.kubeconfig
+	MSTS_SKIP_BUILD=1 $(UPSTREAM_ENV) test/upstream/kind.sh $(KIND_CLUSTER) $(E2E_ARTIFACTS)/kind.kubeconfig
 
 kind-down: ## Delete the kind cluster (needs Docker).
 	@$(NEED_DOCKER)
