@@ -14,6 +14,14 @@ import (
 // soon made again.
 const createdTTL = 10 * time.Second
 
+// deletedTTL bounds how long a deleted pod the cache still shows as it was keeps
+// it from being deleted again. Longer than createdTTL: an accepted delete (made on
+// the pod's UID) always ends in a watch event, terminating or gone, that clears
+// the note, so the bound only matters should the event be lost; a short one turned
+// a cache more than 10 s behind (a loaded machine) into a second delete of a pod
+// already terminating.
+const deletedTTL = time.Minute
+
 // createdPods remembers the pods the controller created until its cache shows them.
 // A pass that runs in between (another pod's event woke the set) would see them
 // missing and create them again: an AlreadyExists, a read of the pod, an error
@@ -75,7 +83,7 @@ func (c *createdPods) seen(namespace, name string) {
 
 // unseen drops from a plan the creates of pods created less than createdTTL ago
 // that the cache has not shown yet, and the deletes of pods deleted less than
-// createdTTL ago that the cache still shows, keeping each phase's barrier, and
+// deletedTTL ago that the cache still shows, keeping each phase's barrier, and
 // reports whether it dropped any.
 func (c *createdPods) unseen(actions []action, now time.Time) ([]action, bool) {
 	if c == nil {
@@ -92,9 +100,9 @@ func (c *createdPods) unseen(actions []action, now time.Time) ([]action, bool) {
 		pending := false
 		switch a.kind {
 		case createPod:
-			pending = recent(c.at, cache.ObjectName{Namespace: a.pod.Namespace, Name: a.pod.Name}, now)
+			pending = recent(c.at, cache.ObjectName{Namespace: a.pod.Namespace, Name: a.pod.Name}, now, createdTTL)
 		case deletePod:
-			pending = recent(c.deleted, a.pod.UID, now)
+			pending = recent(c.deleted, a.pod.UID, now, deletedTTL)
 		}
 		if pending {
 			barrier, dropped = barrier || a.barrier, true
@@ -107,14 +115,14 @@ func (c *createdPods) unseen(actions []action, now time.Time) ([]action, bool) {
 	return kept, dropped
 }
 
-// recent reports whether key was noted less than createdTTL before now, and forgets
-// it once it is older.
-func recent[K comparable](noted map[K]time.Time, key K, now time.Time) bool {
+// recent reports whether key was noted less than ttl before now, and forgets it
+// once it is older.
+func recent[K comparable](noted map[K]time.Time, key K, now time.Time, ttl time.Duration) bool {
 	at, ok := noted[key]
 	if !ok {
 		return false
 	}
-	if age := now.Sub(at); age < createdTTL && age >= 0 {
+	if age := now.Sub(at); age < ttl && age >= 0 {
 		return true
 	}
 	delete(noted, key)

@@ -82,7 +82,7 @@ func (f *fixture) podCreates() int {
 // TestDeletedPodsAreNotDeletedAgainBeforeTheCacheShowsThemGone: a pod deleted with
 // no grace period is gone at once; a pass before its watch event leaves it alone
 // (before, it deleted it again: a 404 for a third of a Parallel scale-down's
-// deletes), until the cache shows it gone or terminating, or createdTTL passes.
+// deletes), until the cache shows it gone or terminating, or deletedTTL passes.
 func TestDeletedPodsAreNotDeletedAgainBeforeTheCacheShowsThemGone(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	c := newCreatedPods()
@@ -104,7 +104,10 @@ func TestDeletedPodsAreNotDeletedAgainBeforeTheCacheShowsThemGone(t *testing.T) 
 
 	c.deletedPod("uid-web-2", now)
 	kept, dropped = c.unseen(plan, now.Add(createdTTL))
-	assert.False(t, dropped, "past createdTTL the delete is made again")
+	assert.True(t, dropped, "a cache 10 s behind is no reason to delete a terminating pod again")
+	assert.Equal(t, []string{"delete web-3 |", "create web-0"}, names(kept))
+	kept, dropped = c.unseen(plan, now.Add(deletedTTL))
+	assert.False(t, dropped, "past deletedTTL the delete is made again")
 	assert.Len(t, kept, 3)
 	assert.Empty(t, c.deleted)
 }
