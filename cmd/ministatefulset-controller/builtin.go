@@ -79,7 +79,11 @@ func refuseBesideBuiltin(ctx context.Context, kube kubernetes.Interface, namespa
 	}()
 	logger.Info("Checking that no other StatefulSet controller runs", "probe", klog.KObj(created), "timeout", timeout)
 	var written *appsv1.StatefulSet
-	err = wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+	// Each read is made on the caller's context, not on the poll's: one made under
+	// the poll's deadline can fail at it ("client rate limiter Wait returned an
+	// error: rate: Wait(n=1) would exceed context deadline"), which is the end of
+	// the wait, not a failure to read.
+	err = wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, timeout, true, func(context.Context) (bool, error) {
 		got, err := kube.AppsV1().StatefulSets(namespace).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			return false, err

@@ -2,7 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
@@ -12,7 +16,9 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
+	"k8s.io/client-go/rest"
 	clienttesting "k8s.io/client-go/testing"
 )
 
@@ -90,4 +96,63 @@ func TestManageFlag(t *testing.T) {
 	assert.Equal(t, "a", o.probeNS())
 	o.manage = manageStatefulSets
 	assert.Equal(t, "ministatefulset-controller-statefulsets", o.leaseName())
+}
+
+// nearDeadlineLimiter refuses, as client-go's token bucket does when it would have
+// to wait past a context's deadline, every request whose context ends within a
+// second.
+type nearDeadlineLimiter struct{}
+
+func (nearDeadlineLimiter) TryAccept() bool { return true }
+func (nearDeadlineLimiter) Accept()         {}
+func (nearDeadlineLimiter) Stop()           {}
+func (nearDeadlineLimiter) QPS() float32    { return 0 }
+func (nearDeadlineLimiter) Wait(ctx context.Context) error {
+	if d, ok := ctx.Deadline(); ok && time.Until(d) < time.Second {
+		return errors.New("rate: Wait(n=1) would exceed context deadline")
+	}
+	return nil
+}
+
+// TestProbeReadsOutliveItsDeadline: a CI run failed to start the drop-in mode with
+// "reading the probe StatefulSet ...: client rate limiter Wait returned an error:
+// rate: Wait(n=1) would exceed context deadline", a read made under the probe's
+// own deadline just as it ended. The reads are made on the caller's context, so
+// the end of the wait is only the end of the wait.
+func TestProbeReadsOutliveItsDeadline(t *testing.T) {
+	var mu sync.Mutex
+	var stored []byte
+	gets := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		switch r.Method {
+		case http.MethodPost:
+			var sts appsv1.StatefulSet
+			require.NoError(t, json.NewDecoder(r.Body).Decode(&sts))
+			sts.UID = "probe-uid"
+			stored, _ = json.Marshal(&sts)
+			w.WriteHeader(http.StatusCreated)
+			_, _ = w.Write(stored)
+		case http.MethodGet:
+			gets++
+			_, _ = w.Write(stored)
+		case http.MethodDelete:
+			stored = nil
+			_, _ = w.Write([]byte(`{"kind":"Status","apiVersion":"v1","status":"Success"}`))
+		default:
+			w.WriteHeader(http.StatusMethodNotAllowed)
+		}
+	}))
+	defer srv.Close()
+	kube, err := kubernetes.NewForConfig(&rest.Config{Host: srv.URL, RateLimiter: nearDeadlineLimiter{},
+		ContentConfig: rest.ContentConfig{ContentType: "application/json", AcceptContentTypes: "application/json"}})
+	require.NoError(t, err)
+
+	require.NoError(t, refuseBesideBuiltin(context.Background(), kube, "probe", 300*time.Millisecond))
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Greater(t, gets, 1, "the probe was read while it waited")
+	assert.Nil(t, stored, "the probe is deleted")
 }
