@@ -17,9 +17,10 @@ const createdTTL = 10 * time.Second
 // deletedTTL bounds how long a deleted pod the cache still shows as it was keeps
 // it from being deleted again. Longer than createdTTL: an accepted delete (made on
 // the pod's UID) always ends in a watch event, terminating or gone, that clears
-// the note, so the bound only matters should the event be lost; a short one turned
-// a cache more than 10 s behind (a loaded machine) into a second delete of a pod
-// already terminating.
+// the note, so the bound only matters should the event be lost; with a short one,
+// a cache more than 10 s behind (a loaded machine) could get a pod that is already
+// terminating deleted again (the likeliest cause found for one such double delete
+// in e2e, not reproduced).
 const deletedTTL = time.Minute
 
 // createdPods remembers the pods the controller created until its cache shows them.
