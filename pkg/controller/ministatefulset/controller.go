@@ -77,7 +77,7 @@ type Controller struct {
 
 // NewController wires handlers into the informers of every namespace; call it
 // before the factories start, since it installs transforms that drop managedFields
-// from the cache.
+// from the cache and keep views of pods (podView).
 func NewController(ctx context.Context, kubeClient kubernetes.Interface, client versioned.Interface,
 	setInformer mstsinformers.MiniStatefulSetInformer, podInformer coreinformers.PodInformer,
 	claimInformer coreinformers.PersistentVolumeClaimInformer, revInformer appsinformers.ControllerRevisionInformer,
@@ -132,7 +132,10 @@ func NewScopedController(ctx context.Context, kubeClient kubernetes.Interface, c
 
 // watch installs the transforms, indexers and handlers on one scope's informers.
 func (c *Controller) watch(ctx context.Context, s Informers) error {
-	for _, inf := range []cache.SharedIndexInformer{s.Pods.Informer(), s.Claims.Informer(), s.Revisions.Informer()} {
+	if err := s.Pods.Informer().SetTransform(podView); err != nil {
+		return err
+	}
+	for _, inf := range []cache.SharedIndexInformer{s.Claims.Informer(), s.Revisions.Informer()} {
 		if err := inf.SetTransform(dropManagedFields); err != nil {
 			return err
 		}

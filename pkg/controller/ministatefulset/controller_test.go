@@ -372,8 +372,9 @@ func TestScenarios(t *testing.T) {
 			delete(pod.Labels, LabelPodIndex)
 			f.userUpdatePod(pod)
 			f.mustSync("web")
-			assert.Contains(t, f.writes(), "update pods web-0")
+			assert.Contains(t, f.writes(), "patch pods web-0")
 			assert.Equal(t, "0", f.pod("web-0").Labels[LabelPodIndex])
+			assert.NotEmpty(t, f.pod("web-0").Spec.Containers, "only the labels written: the cache's view of the pod has no containers")
 		},
 	}, {
 		name: "a set being deleted gets no new pods",

@@ -29,7 +29,9 @@ import (
 // one, as an informer is behind the writes just made. An event is never held back
 // twice, so the cache catches up as a real one does.
 type laggingStore struct {
-	store   cache.Indexer
+	store cache.Indexer
+	// view is the informer's transform of what the watch delivers (nil: none).
+	view    func(any) (any, error)
 	watch   watch.Interface
 	pending []watch.Event
 }
@@ -50,6 +52,7 @@ func (f *fixture) lagBy(n int) {
 			require.NoError(f.t, err)
 			f.lagging[name] = &laggingStore{store: f.stores[name], watch: w}
 		}
+		f.lagging["pods"].view = podView
 		w, err := f.msts.Tracker().Watch(appsv1alpha1.SchemeGroupVersion.WithResource("ministatefulsets"), ns)
 		require.NoError(f.t, err)
 		f.lagging["sets"] = &laggingStore{store: f.stores["sets"], watch: w}
@@ -74,7 +77,12 @@ func (f *fixture) catchUp() {
 			var err error
 			switch ev.Type {
 			case watch.Added, watch.Modified:
-				err = l.store.Update(ev.Object)
+				obj := any(ev.Object)
+				if l.view != nil {
+					obj, err = l.view(obj)
+					require.NoError(f.t, err)
+				}
+				err = l.store.Update(obj)
 				if pod, ok := ev.Object.(*corev1.Pod); ok {
 					f.c.control.created.seen(pod.Namespace, pod.Name)
 					if pod.DeletionTimestamp != nil {

@@ -208,7 +208,14 @@ func (f *fixture) refreshAll() {
 			f.c.control.created.gone(p.UID)
 		}
 	}
-	replace(f.stores["pods"], itemsOf(pods))
+	// The pod informer's cache holds views of pods (podView), so does this one.
+	views := itemsOf(pods)
+	for i := range views {
+		var err error
+		views[i], err = podView(views[i])
+		require.NoError(f.t, err)
+	}
+	replace(f.stores["pods"], views)
 	claims, err := f.kube.CoreV1().PersistentVolumeClaims(ns).List(f.ctx, metav1.ListOptions{})
 	require.NoError(f.t, err)
 	replace(f.stores["claims"], itemsOf(claims.Items))

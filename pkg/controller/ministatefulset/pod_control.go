@@ -2,11 +2,13 @@ package ministatefulset
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/record"
 
@@ -105,11 +107,27 @@ func (pc *realPodControl) DeletePod(ctx context.Context, set *appsv1alpha1.MiniS
 	return err
 }
 
-// UpdatePod writes a fixed copy of a pod.
+// UpdatePod writes the identity labels of a fixed copy of a pod, and nothing else: a
+// merge patch of those two labels, guarded by the pod's UID. The cache holds views of
+// pods (podView), so a cached pod is never written back whole.
 func (pc *realPodControl) UpdatePod(ctx context.Context, set *appsv1alpha1.MiniStatefulSet, pod *corev1.Pod) error {
-	_, err := pc.client.CoreV1().Pods(pod.Namespace).Update(ctx, pod, metav1.UpdateOptions{FieldManager: FieldManager})
+	patch, err := identityPatch(pod)
+	if err == nil {
+		_, err = pc.client.CoreV1().Pods(pod.Namespace).Patch(ctx, pod.Name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: FieldManager})
+	}
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
 	pc.recordPodEvent("update", set, pod, err)
 	return err
+}
+
+// identityPatch is a merge patch of the pod's identity labels, guarded by its UID.
+func identityPatch(pod *corev1.Pod) ([]byte, error) {
+	return json.Marshal(map[string]any{"metadata": map[string]any{
+		"uid":    pod.UID,
+		"labels": map[string]string{LabelPodName: pod.Labels[LabelPodName], LabelPodIndex: pod.Labels[LabelPodIndex]},
+	}})
 }
 
 // CreateClaims creates claims; one that already exists is kept as it is, never
