@@ -19,6 +19,7 @@ type auditEntry struct {
 	ObjectRef *struct {
 		Resource    string `json:"resource"`
 		Subresource string `json:"subresource"`
+		Name        string `json:"name"`
 	} `json:"objectRef"`
 	RequestReceivedTimestamp time.Time `json:"requestReceivedTimestamp"`
 	ResponseStatus           *struct {
@@ -34,6 +35,8 @@ const (
 	miniAgent
 	builtInAgent
 	gcAgent
+	// floorAgent is the benchmark's own client, the floor's writer.
+	floorAgent
 )
 
 // agentOf tells the controllers apart by user agent: ours says
@@ -47,6 +50,8 @@ func agentOf(ua string) agent {
 		return builtInAgent
 	case strings.HasPrefix(ua, "kube-controller-manager/") && strings.Contains(ua, "garbage-collector"):
 		return gcAgent
+	case ua == benchUserAgent:
+		return floorAgent
 	}
 	return otherAgent
 }
@@ -91,13 +96,18 @@ func (a *auditLog) rotated(now os.FileInfo) (string, error) {
 
 // count reads what was written since the last read and counts, for the writer
 // who, the requests received in [from, to]: by verb, its events, and the garbage
-// collector's.
+// collector's; and when each of its pod creates was received (for the floor, only
+// that).
 func (a *auditLog) count(who Controller, from, to time.Time, f *Figures) error {
 	want := miniAgent
-	if who == BuiltIn {
+	switch who {
+	case BuiltIn:
 		want = builtInAgent
+	case Floor:
+		want = floorAgent
 	}
 	f.Requests = map[string]int{}
+	f.createSent = map[string]time.Time{}
 	now, err := os.Stat(a.path)
 	if err != nil {
 		return err
@@ -152,6 +162,10 @@ func (a *auditLog) read(path string, offset int64, from, to time.Time, who Contr
 
 func tally(e auditEntry, who Controller, want agent, f *Figures) {
 	ag := agentOf(e.UserAgent)
+	if ag == want && e.Verb == "create" && e.ObjectRef != nil && e.ObjectRef.Resource == "pods" && e.ObjectRef.Subresource == "" &&
+		e.ResponseStatus != nil && e.ResponseStatus.Code < 400 {
+		f.createSent[e.ObjectRef.Name] = e.RequestReceivedTimestamp
+	}
 	switch {
 	case ag == gcAgent && e.Verb != "watch":
 		f.GC++

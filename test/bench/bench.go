@@ -66,8 +66,14 @@ type Figures struct {
 	// ServerCPU is what kube-apiserver and etcd used in the step, the floor's
 	// included: the cost of a controller's requests to the cluster.
 	ServerCPU time.Duration `json:"serverCPU"`
-	// Latencies are the OrderedReady reactions: pod i Ready to pod i+1 created.
-	Latencies []time.Duration `json:"latencies,omitempty"`
+	// Latencies are the OrderedReady reactions: pod i Ready to pod i+1 created, both
+	// seen on the benchmark's watch. SendLatencies end instead when the API server
+	// received the create (the audit log's requestReceivedTimestamp): the writer's
+	// own share of the reaction, without the create's handling and its watch event.
+	Latencies     []time.Duration `json:"latencies,omitempty"`
+	SendLatencies []time.Duration `json:"sendLatencies,omitempty"`
+	// createSent is when the API server received each pod create of the writer.
+	createSent map[string]time.Time
 	// PodWrites are the pod creates and deletes the scenario needs.
 	PodWrites int `json:"podWrites"`
 }

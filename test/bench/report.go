@@ -125,9 +125,32 @@ func Markdown(runs []Run, m Meta) string {
 				fl.stat(server).Median, sts.stat(server).Median, mini.stat(server).Median,
 				sts.stat(rss).Median, mini.stat(rss).Median, ratio(mini.stat(rss), sts.stat(rss)), latencies(sts.runs), latencies(mini.runs))
 		}
+		reactionTable(&b, g, mode, ran)
 		b.WriteString("\n")
 	}
 	return b.String()
+}
+
+// reactionTable: for the steps with OrderedReady reactions, each writer's (the
+// floor's included, a client that creates the next pod as soon as its watch shows
+// the Ready) up to the API server receiving the create, and up to the watch showing
+// the pod.
+func reactionTable(b *strings.Builder, g map[key]group, mode string, ran []string) {
+	var rows []string
+	for _, sc := range ran {
+		fl, sts, mini := g[key{mode, sc, Floor}].runs, g[key{mode, sc, BuiltIn}].runs, g[key{mode, sc, Mini}].runs
+		if latencies(sts) == "–" && latencies(mini) == "–" {
+			continue
+		}
+		cell := func(runs []Run) string { return sendLatencies(runs) + " | " + latencies(runs) }
+		rows = append(rows, fmt.Sprintf("| %s | %s | %s | %s |", sc, cell(fl), cell(sts), cell(mini)))
+	}
+	if len(rows) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "\nOrderedReady reaction, median / p99: from pod i's Ready, seen on the benchmark's watch, to the API server receiving pod i+1's create (the audit log's requestReceivedTimestamp: the writer's own share), and to pod i+1's creation seen on the watch (the create's handling and its watch event added). The floor creates the next pod as soon as its watch shows the Ready:\n\n")
+	fmt.Fprintf(b, "| step | floor: to the create | floor: to the pod seen | STS: to the create | STS: to the pod seen | MSTS: to the create | MSTS: to the pod seen |\n| --- | --- | --- | --- | --- | --- | --- |\n")
+	b.WriteString(strings.Join(rows, "\n") + "\n")
 }
 
 func verbs(runs []Run) string {
@@ -153,9 +176,17 @@ func verbs(runs []Run) string {
 }
 
 func latencies(runs []Run) string {
+	return medianP99(runs, func(r Run) []time.Duration { return r.Latencies })
+}
+
+func sendLatencies(runs []Run) string {
+	return medianP99(runs, func(r Run) []time.Duration { return r.SendLatencies })
+}
+
+func medianP99(runs []Run, of func(Run) []time.Duration) string {
 	var all []time.Duration
 	for _, r := range runs {
-		all = append(all, r.Latencies...)
+		all = append(all, of(r)...)
 	}
 	if len(all) == 0 {
 		return "–"

@@ -248,22 +248,30 @@ func (e *Env) measure(ctx context.Context, r *runCtx, st step) (Figures, error) 
 		return f, err
 	}
 	if st.latency {
-		f.Latencies = reactions(r.view.rec.Records("")[mark:])
+		f.Latencies = reactions(r.view.rec.Records("")[mark:], seenCreated)
 	}
-	if e.Audit != nil && r.kind != Floor {
+	if e.Audit != nil {
 		// The audit log is written as each request completes; the last of them are
 		// on disk a moment after the state they made is seen.
 		time.Sleep(300 * time.Millisecond)
 		if err := e.Audit.count(r.kind, start, end, &f); err != nil {
 			return f, err
 		}
+		if r.kind == Floor {
+			f.Requests = nil // the floor's own are not a controller's; only its creates' times count
+		}
+		if st.latency {
+			f.SendLatencies = reactions(r.view.rec.Records("")[mark:], createReceived(f.createSent))
+		}
 	}
 	return f, nil
 }
 
 // reactions are, for each pod created after a lower ordinal became Ready, the time
-// from that Ready (as the watch saw it) to the creation (as the watch saw it).
-func reactions(recs []trace.Record) []time.Duration {
+// from that Ready (as the watch saw it) to what end says of the created pod's record
+// (seenCreated: its creation, as the watch saw it); a pod end knows nothing of is
+// left out.
+func reactions(recs []trace.Record, end func(trace.Record) (time.Time, bool)) []time.Duration {
 	readyAt := map[int]time.Time{}
 	var out []time.Duration
 	for _, rec := range recs {
@@ -275,12 +283,26 @@ func reactions(recs []trace.Record) []time.Duration {
 		case trace.Ready:
 			readyAt[ord] = rec.At
 		case trace.Created:
-			if t, ok := readyAt[ord-1]; ok {
-				out = append(out, rec.At.Sub(t))
+			t, ready := readyAt[ord-1]
+			at, ok := end(rec)
+			if ready && ok {
+				out = append(out, at.Sub(t))
 			}
 		}
 	}
 	return out
+}
+
+func seenCreated(rec trace.Record) (time.Time, bool) { return rec.At, true }
+
+// createReceived ends a reaction when the API server received the pod's create. It
+// can end one below zero: the writer's watch may deliver the Ready before the
+// benchmark's does.
+func createReceived(sent map[string]time.Time) func(trace.Record) (time.Time, bool) {
+	return func(rec trace.Record) (time.Time, bool) {
+		t, ok := sent[rec.Pod]
+		return t, ok
+	}
 }
 
 func splitName(pod string) (string, int, bool) {
