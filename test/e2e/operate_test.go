@@ -64,9 +64,9 @@ var codeUses = []rbacv1.PolicyRule{
 	// OwnerReferencesPermissionEnforcement is on (it is on the local cluster)
 	{APIGroups: []string{"apps.ministatefulset.dev"}, Resources: []string{"ministatefulsets/finalizers"}, Verbs: []string{"update"}},
 	{APIGroups: []string{""}, Resources: []string{"pods/finalizers"}, Verbs: []string{"update"}},
-	// create, delete, update (identity labels), patch (adopt, release), get (who
-	// holds a name a create found taken)
-	{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get", "list", "watch", "create", "update", "patch", "delete"}},
+	// create, delete, patch (adopt, release, identity labels), get (who holds a
+	// name a create found taken); never update: the cache holds views of pods
+	{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get", "list", "watch", "create", "patch", "delete"}},
 	// create from the templates, update ownerReferences for the retention policy;
 	// never get or patch. Never delete either, but OwnerReferencesPermissionEnforcement
 	// lets only who may delete an object change its ownerReferences (without it this
