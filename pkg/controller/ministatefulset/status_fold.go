@@ -5,6 +5,7 @@ import (
 	"time"
 
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/cache"
 
 	appsv1alpha1 "github.com/ministatefulset/ministatefulset/pkg/apis/apps/v1alpha1"
@@ -132,7 +133,14 @@ func (l *lastWrites) wrote(before *appsv1alpha1.MiniStatefulSetStatus, after *ap
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.by[cache.MetaObjectToName(after)] = lastWrite{before: *before.DeepCopy(), after: after}
+	// Only what freshest reads: the set written back holds its whole spec (a pod
+	// template) and managedFields, which the cache has already.
+	kept := &appsv1alpha1.MiniStatefulSet{
+		ObjectMeta: metav1.ObjectMeta{Namespace: after.Namespace, Name: after.Name, UID: after.UID,
+			Generation: after.Generation, ResourceVersion: after.ResourceVersion},
+		Status: after.Status,
+	}
+	l.by[cache.MetaObjectToName(after)] = lastWrite{before: *before.DeepCopy(), after: kept}
 }
 
 func (l *lastWrites) forget(key cache.ObjectName) {

@@ -112,6 +112,10 @@ func TestAPassBeforeTheCacheHasTheStatusStartsFromWhatWasWritten(t *testing.T) {
 	stale.ResourceVersion = "1"
 	fresh := f.c.control.written.freshest(stale)
 	assert.Equal(t, f.set("web").Status, fresh.Status, "the cache shows the status the write replaced: the pass starts from the write")
+	assert.Equal(t, f.set("web").ResourceVersion, fresh.ResourceVersion)
+	assert.Equal(t, stale.Spec, fresh.Spec, "the spec is the cache's")
+	kept := f.c.control.written.by[objectKey("web")].after
+	assert.Empty(t, kept.Spec.Template.Spec.Containers, "what is kept of a write is its status and identity, not the set again")
 	other := stale.DeepCopy()
 	other.Status.Replicas = 7
 	assert.Equal(t, int32(7), f.c.control.written.freshest(other).Status.Replicas, "another status than the one replaced: the cache's")
