@@ -139,7 +139,7 @@ func reactionTable(b *strings.Builder, g map[key]group, mode string, ran []strin
 	var rows []string
 	for _, sc := range ran {
 		fl, sts, mini := g[key{mode, sc, Floor}].runs, g[key{mode, sc, BuiltIn}].runs, g[key{mode, sc, Mini}].runs
-		if latencies(sts) == "–" && latencies(mini) == "–" {
+		if !hasReactions(sts) && !hasReactions(mini) {
 			continue
 		}
 		cell := func(runs []Run) string { return sendLatencies(runs) + " | " + latencies(runs) }
@@ -177,6 +177,15 @@ func verbs(runs []Run) string {
 
 func latencies(runs []Run) string {
 	return medianP99(runs, func(r Run) []time.Duration { return r.Latencies })
+}
+
+func hasReactions(runs []Run) bool {
+	for _, r := range runs {
+		if len(r.Latencies) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func sendLatencies(runs []Run) string {

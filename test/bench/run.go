@@ -257,9 +257,6 @@ func (e *Env) measure(ctx context.Context, r *runCtx, st step) (Figures, error) 
 		if err := e.Audit.count(r.kind, start, end, &f); err != nil {
 			return f, err
 		}
-		if r.kind == Floor {
-			f.Requests = nil // the floor's own are not a controller's; only its creates' times count
-		}
 		if st.latency {
 			f.SendLatencies = reactions(r.view.rec.Records("")[mark:], createReceived(f.createSent))
 		}

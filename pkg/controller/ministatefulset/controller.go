@@ -135,11 +135,8 @@ func (c *Controller) watch(ctx context.Context, s Informers) error {
 	if err := s.Pods.Informer().SetTransform(podView); err != nil {
 		return err
 	}
-	if _, views := s.Sets.(*StatefulSetViews); !views {
-		// (StatefulSets' own transform, statefulSetView, drops their managedFields.)
-		if err := s.Sets.Informer().SetTransform(dropManagedFields); err != nil {
-			return err
-		}
+	if err := s.Sets.Informer().SetTransform(setView); err != nil {
+		return err
 	}
 	for _, inf := range []cache.SharedIndexInformer{s.Claims.Informer(), s.Revisions.Informer()} {
 		if err := inf.SetTransform(dropManagedFields); err != nil {

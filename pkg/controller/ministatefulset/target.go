@@ -87,12 +87,13 @@ func statefulSetOf(view *appsv1alpha1.MiniStatefulSet) (*appsv1.StatefulSet, err
 	return sts, appsv1alpha1.Recode(view, sts)
 }
 
-// statefulSetView is the StatefulSet informer's transform: its cache holds views,
-// so the controller's lister reads them as it reads MiniStatefulSets.
-func statefulSetView(obj any) (any, error) {
+// setView is the sets informer's transform, for either kind: a StatefulSet becomes a
+// view, so the controller's lister reads it as it reads MiniStatefulSets, and either
+// loses its managedFields.
+func setView(obj any) (any, error) {
 	sts, ok := obj.(*appsv1.StatefulSet)
 	if !ok {
-		return obj, nil // a view already, or a tombstone
+		return dropManagedFields(obj) // a MiniStatefulSet, a view already, or a tombstone
 	}
 	sts.ManagedFields = nil
 	return ViewOfStatefulSet(sts)
@@ -102,7 +103,7 @@ func statefulSetView(obj any) (any, error) {
 // MiniStatefulSet informer in Informers.Sets. Call it before the factory starts.
 func StatefulSetInformer(inf appsinformers.StatefulSetInformer) (*StatefulSetViews, error) {
 	i := inf.Informer()
-	if err := i.SetTransform(statefulSetView); err != nil {
+	if err := i.SetTransform(setView); err != nil {
 		return nil, err
 	}
 	return &StatefulSetViews{informer: i}, nil
