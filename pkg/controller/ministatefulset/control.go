@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"runtime/debug"
 	"strings"
-	"sync"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -308,8 +307,7 @@ func (ctl *setControl) pruneHistory(ctx context.Context, set *appsv1alpha1.MiniS
 }
 
 // execute carries out a plan: in order, stopping at the first error; for Parallel
-// phase by phase, each in batches of 1, 2, 4, ... (at most maxInFlight) so that a
-// failing API stops a burst early.
+// phase by phase, each through slowStart so that a failing API stops a burst early.
 func execute(ctx context.Context, p plan, do func(context.Context, action) error) error {
 	if !p.parallel {
 		for _, a := range p.actions {
@@ -331,48 +329,48 @@ func execute(ctx context.Context, p plan, do func(context.Context, action) error
 	return nil
 }
 
-// maxInFlight bounds a batch: the API server takes 100 streams per HTTP/2
-// connection by default (--http2-max-streams-per-connection), the watches hold some,
-// and a request that finds the connection full makes client-go dial another, one TLS
-// handshake per waiting request (half a second of CPU in a Parallel scale to 1,000
-// with batches up to 256; see docs/bench).
+// maxInFlight bounds the writes of a burst in flight: the API server takes 100
+// streams per HTTP/2 connection by default (--http2-max-streams-per-connection), the
+// watches hold some, and a request that finds the connection full makes client-go
+// dial another, one TLS handshake per waiting request (half a second of CPU in a
+// Parallel scale to 1,000 with bursts up to 256; see docs/bench).
 const maxInFlight = 64
 
-// batchSizes splits n writes into slowStart's batches: 1, 2, 4, ... up to maxInFlight.
-func batchSizes(n int) []int {
-	var sizes []int
-	for batch := 1; n > 0; batch = min(2*batch, maxInFlight) {
-		size := min(batch, n)
-		sizes = append(sizes, size)
-		n -= size
-	}
-	return sizes
-}
-
+// slowStart makes the writes with a window of writes in flight that starts at one
+// and grows by one with each write that succeeds, up to maxInFlight: it doubles
+// with each round trip, as apps/v1's batches of 1, 2, 4, ... do, so a failing API
+// costs a write or two, not a burst. Unlike batches it has no barrier between rounds:
+// a write that returns frees its slot for the next at once, so one slow write holds
+// back only itself, not the 63 writes after it. The first failure stops new writes;
+// those in flight finish, and every failure is returned.
 func slowStart(ctx context.Context, actions []action, do func(context.Context, action) error) error {
-	for _, size := range batchSizes(len(actions)) {
-		errs := make([]error, size)
-		var wg sync.WaitGroup
-		for i := range size {
-			wg.Go(func() { errs[i] = recovered(func() error { return do(ctx, actions[i]) }) })
+	results := make(chan error, maxInFlight)
+	window, inFlight, next := 1, 0, 0
+	var failed []error
+	for inFlight > 0 || (len(failed) == 0 && next < len(actions)) {
+		for len(failed) == 0 && next < len(actions) && inFlight < window {
+			a := actions[next]
+			next++
+			inFlight++
+			go func() { results <- recovered(func() error { return do(ctx, a) }) }()
 		}
-		wg.Wait()
-		var failed []error
-		for _, err := range errs {
-			if err != nil {
-				failed = append(failed, err)
-			}
+		err := <-results
+		inFlight--
+		switch {
+		case err != nil:
+			failed = append(failed, err)
+		case window < maxInFlight:
+			window++
 		}
-		if len(failed) > 0 {
-			return &batchError{failed: failed, of: size}
-		}
-		actions = actions[size:]
+	}
+	if len(failed) > 0 {
+		return &batchError{failed: failed, of: next}
 	}
 	return nil
 }
 
-// batchError is the failures of one Parallel burst. It unwraps to each of them, so a
-// name taken in a burst is seen as such.
+// batchError is the failures of one Parallel burst, of the writes it made. It unwraps
+// to each of them, so a name taken in a burst is seen as such.
 type batchError struct {
 	failed []error
 	of     int
