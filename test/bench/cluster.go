@@ -41,7 +41,9 @@ func (c *Cluster) env() []string {
 		"MSTS_CLUSTER_DIR="+c.Dir, "MSTS_CLUSTER_NAME="+c.Name, fmt.Sprintf("MSTS_NODES=%d", c.Nodes), "MSTS_SKIP_BUILD=1",
 		"MSTS_READY_DELAY_MS=0", "MSTS_PVS=0",
 		"MSTS_AUDIT_POLICY="+filepath.Join(c.Repo, "test/bench/audit-policy.yaml"),
-		fmt.Sprintf("MSTS_KCM_ARGS=controllers=statefulset-controller,garbage-collector-controller kube-api-qps=%g kube-api-burst=%d", qps, burst))
+		// MSTS_BENCH_KCM_ARGS adds flags (k=v), such as concurrent-statefulset-syncs=16.
+		strings.TrimSpace(fmt.Sprintf("MSTS_KCM_ARGS=controllers=statefulset-controller,garbage-collector-controller kube-api-qps=%g kube-api-burst=%d %s",
+			qps, burst, os.Getenv("MSTS_BENCH_KCM_ARGS"))))
 }
 
 func (c *Cluster) script(ctx context.Context, name string) error {
