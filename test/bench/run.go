@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 
@@ -11,7 +12,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/tools/cache"
 
+	appsv1alpha1 "github.com/ministatefulset/ministatefulset/pkg/apis/apps/v1alpha1"
 	"github.com/ministatefulset/ministatefulset/pkg/trace"
 	"github.com/ministatefulset/ministatefulset/pkg/workload"
 )
@@ -73,6 +77,60 @@ func (r *runCtx) createPod(ctx context.Context, set string, ordinal int, image s
 	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: r.ns, Labels: tmpl.Labels, Annotations: tmpl.Annotations}, Spec: tmpl.Spec}
 	_, err := r.env.Clients.Kube.CoreV1().Pods(r.ns).Create(ctx, pod, metav1.CreateOptions{FieldManager: fieldManager})
 	return err
+}
+
+// probeCondition is the benchmark's own condition type, which neither controller
+// writes or drops.
+const probeCondition = "BenchProbe"
+
+// probeStatus writes set name's status n times, each changing the message of the
+// benchmark's condition, each from the object the one before returned (the first
+// from the watch's): the writes of a controller without its reads.
+func (r *runCtx) probeStatus(ctx context.Context, name string, n int) error {
+	key := r.ns + "/" + name
+	now := metav1.Now()
+	msg := func(i int) string { return fmt.Sprintf("write %d", i+1) }
+	if r.kind == BuiltIn {
+		set, err := seenAs[*appsv1.StatefulSet](r.view.stss, key)
+		if err != nil {
+			return err
+		}
+		return writeEach(ctx, n, set, func(set *appsv1.StatefulSet, i int) {
+			set.Status.Conditions = append(slices.DeleteFunc(set.Status.Conditions, func(c appsv1.StatefulSetCondition) bool { return c.Type == probeCondition }),
+				appsv1.StatefulSetCondition{Type: probeCondition, Status: corev1.ConditionTrue, Reason: "Probe", Message: msg(i), LastTransitionTime: now})
+		}, r.env.Clients.Kube.AppsV1().StatefulSets(r.ns).UpdateStatus)
+	}
+	set, err := seenAs[*appsv1alpha1.MiniStatefulSet](r.view.mstss, key)
+	if err != nil {
+		return err
+	}
+	return writeEach(ctx, n, set, func(set *appsv1alpha1.MiniStatefulSet, i int) {
+		set.Status.Conditions = append(slices.DeleteFunc(set.Status.Conditions, func(c appsv1alpha1.MiniStatefulSetCondition) bool { return c.Type == probeCondition }),
+			appsv1alpha1.MiniStatefulSetCondition{Type: probeCondition, Status: corev1.ConditionTrue, Reason: "Probe", Message: msg(i), LastTransitionTime: now})
+	}, r.env.Clients.Sets.AppsV1alpha1().MiniStatefulSets(r.ns).UpdateStatus)
+}
+
+// seenAs is a copy of the object the watch shows under key.
+func seenAs[T runtime.Object](idx cache.Indexer, key string) (T, error) {
+	obj, _, _ := idx.GetByKey(key)
+	if t, ok := obj.(T); ok {
+		return t.DeepCopyObject().(T), nil
+	}
+	var none T
+	return none, fmt.Errorf("%s not seen", key)
+}
+
+// writeEach changes obj and writes it n times, each write from what the one before
+// returned.
+func writeEach[T any](ctx context.Context, n int, obj T, change func(T, int), update func(context.Context, T, metav1.UpdateOptions) (T, error)) error {
+	for i := range n {
+		change(obj, i)
+		var err error
+		if obj, err = update(ctx, obj, metav1.UpdateOptions{FieldManager: fieldManager}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (r *runCtx) deletePod(ctx context.Context, name string) error {

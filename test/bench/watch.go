@@ -138,6 +138,14 @@ func (v *view) readyWithImage(image string) int {
 	return n
 }
 
+// setCount is how many sets of the kind the namespace holds.
+func (v *view) setCount(kind Controller) int {
+	if kind == BuiltIn {
+		return len(v.stss.ListKeys())
+	}
+	return len(v.mstss.ListKeys())
+}
+
 // setsSettled reports every set of the kind in the namespace with a status for its
 // generation that counts want replicas, all Ready and updated, at one revision. It
 // reads the typed objects as they are: it runs on every change of a namespace of
