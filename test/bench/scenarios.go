@@ -122,11 +122,24 @@ func scaleScenario(name, title string, n int, policy appsv1.PodManagementPolicyT
 	}
 }
 
-func manySetsScenario(sets, replicas int) Scenario {
-	names := make([]string, sets)
+// setNames names the sets of a scenario of many: s0000, s0001, ...
+func setNames(n int) []string {
+	names := make([]string, n)
 	for i := range names {
 		names[i] = fmt.Sprintf("s%04d", i)
 	}
+	return names
+}
+
+// createSets creates the named sets of replicas each, floorWriters at a time.
+func (r *runCtx) createSets(ctx context.Context, names []string, replicas int, policy appsv1.PodManagementPolicyType) error {
+	return r.parallel(ctx, len(names), func(ctx context.Context, i int) error {
+		return r.create(ctx, setOf(r.ns, names[i], replicas, policy, nil))
+	})
+}
+
+func manySetsScenario(sets, replicas int) Scenario {
+	names := setNames(sets)
 	pods := sets * replicas
 	return Scenario{
 		Name: "many-sets", Title: fmt.Sprintf("%d sets of %d replicas created at once, then deleted", sets, replicas),
@@ -135,9 +148,7 @@ func manySetsScenario(sets, replicas int) Scenario {
 		steps: []step{{
 			name: "create", podWrites: pods,
 			act: func(ctx context.Context, r *runCtx) error {
-				return r.parallel(ctx, len(names), func(ctx context.Context, i int) error {
-					return r.create(ctx, setOf(r.ns, names[i], replicas, appsv1.OrderedReadyPodManagement, nil))
-				})
+				return r.createSets(ctx, names, replicas, appsv1.OrderedReadyPodManagement)
 			},
 			// The floor keeps OrderedReady's order within each set: a set's pods one at
 			// a time, each once the one before is Ready; sets floorWriters at a time.
@@ -217,13 +228,11 @@ func rollingScenario(name, title string, n int, policy appsv1.PodManagementPolic
 }
 
 func steadyScenario(sets, replicas int, window time.Duration) Scenario {
+	names := setNames(sets)
 	return Scenario{
 		Name: "steady", Title: fmt.Sprintf("steady state: %d pods in %d settled sets for %v", sets*replicas, sets, window), floorless: true,
 		setup: func(ctx context.Context, r *runCtx) error {
-			err := r.parallel(ctx, sets, func(ctx context.Context, i int) error {
-				return r.create(ctx, setOf(r.ns, fmt.Sprintf("s%04d", i), replicas, appsv1.ParallelPodManagement, nil))
-			})
-			if err != nil {
+			if err := r.createSets(ctx, names, replicas, appsv1.ParallelPodManagement); err != nil {
 				return err
 			}
 			return r.waitLong(ctx, "every set settled", func(r *runCtx) (bool, string) {
@@ -404,18 +413,12 @@ func (r *runCtx) recreate(ctx context.Context, set string, ordinal int, image st
 // audit log shows no controller request in the step. The figure to read is the API
 // server and etcd CPU over the writes made (sets * writes).
 func writeCostScenario(sets, writes int) Scenario {
-	names := make([]string, sets)
-	for i := range names {
-		names[i] = fmt.Sprintf("s%04d", i)
-	}
+	names := setNames(sets)
 	return Scenario{
 		Name: "write-cost", Title: fmt.Sprintf("%d status writes to %d settled sets of 0 replicas, no controller answering", sets*writes, sets),
 		floorless: true,
 		setup: func(ctx context.Context, r *runCtx) error {
-			err := r.parallel(ctx, sets, func(ctx context.Context, i int) error {
-				return r.create(ctx, setOf(r.ns, names[i], 0, appsv1.ParallelPodManagement, nil))
-			})
-			if err != nil {
+			if err := r.createSets(ctx, names, 0, appsv1.ParallelPodManagement); err != nil {
 				return err
 			}
 			return r.waitLong(ctx, "every set observed", func(r *runCtx) (bool, string) {
